@@ -1,0 +1,11 @@
+"""Built-in enhancers. Adding one = one new file in this folder + one line below.
+
+Names map to lazy 'module:Class' paths so listing enhancers imports no model code.
+"""
+
+BUILTIN_ENHANCERS = {
+    "none": "facebench.enhancers.classic:Identity",
+    "gamma": "facebench.enhancers.classic:Gamma",
+    "he": "facebench.enhancers.classic:HistogramEqualization",
+    "clahe": "facebench.enhancers.classic:CLAHE",
+}

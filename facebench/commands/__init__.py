@@ -1,0 +1,1 @@
+"""One module per `facebench` subcommand (see facebench/cli.py for the table)."""

@@ -1,0 +1,138 @@
+"""Pieces every trainer shares: seeding, torchrun/DDP setup, linear LR decay, CSV logs, a NaN guard,
+and exact save/resume of the training state (model, optimizer, scheduler, step, RNG).
+
+The training loops themselves stay plain and live with their models (mlsm/, enhancers/, detectors/).
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from facebench.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or inf; the last good checkpoint is kept."""
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(spec: str = "auto") -> torch.device:
+    """'auto' -> CUDA when available else CPU; otherwise torch.device(spec) ('cpu', 'cuda', 'cuda:1')."""
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(spec)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {spec}: CUDA is not available on this machine (use 'cpu' or 'auto')")
+    return device
+
+
+@dataclass(frozen=True)
+class DistributedContext:
+    """This process's place in a torchrun job (world_size 1 when not launched by torchrun)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+def init_distributed(device: torch.device) -> DistributedContext:
+    """Join the torchrun process group when WORLD_SIZE > 1 (NCCL on CUDA, gloo on CPU)."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return DistributedContext()
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return DistributedContext(rank=dist.get_rank(), world_size=dist.get_world_size(),
+                              local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def linear_decay(optimizer: torch.optim.Optimizer, total_steps: int, decay_start: int = 0):
+    """LambdaLR: constant LR until `decay_start`, then linear to 0 at `total_steps` (the paper's schedule)."""
+    span = max(1, total_steps - decay_start)
+
+    def factor(step: int) -> float:
+        return 1.0 if step < decay_start else max(0.0, 1.0 - (step - decay_start) / span)
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def check_finite(losses: Mapping[str, torch.Tensor], step: int, last_checkpoint: Optional[Path]) -> None:
+    """Raise NonFiniteLossError naming the term and the checkpoint kept, if any loss is NaN/inf."""
+    for name, value in losses.items():
+        v = float(value.detach())
+        if not math.isfinite(v):
+            kept = f"; last good checkpoint kept: {last_checkpoint}" if last_checkpoint else ""
+            raise NonFiniteLossError(f"loss term {name!r} is {v} at step {step}; training stopped{kept}")
+
+
+class CSVLogger:
+    """Appends one row per call to a CSV file; keeps earlier rows when a run resumes."""
+
+    def __init__(self, path: "str | Path"):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def log(self, row: Dict[str, Any]) -> None:
+        new = not self.path.exists() or self.path.stat().st_size == 0
+        with open(self.path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+
+
+def unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    """The module inside a DistributedDataParallel wrapper (or the model itself)."""
+    return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
+
+
+def save_training_state(path: "str | Path", modules: Mapping[str, torch.nn.Module],
+                        optimizers: Mapping[str, torch.optim.Optimizer], schedulers: Mapping[str, Any],
+                        step: int, metadata: Dict[str, Any]) -> None:
+    """Atomically write everything needed to continue exactly at `step`."""
+    save_checkpoint(path, {
+        "modules": {k: unwrap(m).state_dict() for k, m in modules.items()},
+        "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+        "schedulers": {k: s.state_dict() for k, s in schedulers.items()},
+        "step": int(step),
+        "rng": rng_state(),
+        "metadata": metadata,
+    })
+
+
+def load_training_state(path: "str | Path", modules: Mapping[str, torch.nn.Module],
+                        optimizers: Mapping[str, torch.optim.Optimizer], schedulers: Mapping[str, Any],
+                        map_location: "str | torch.device" = "cpu") -> Dict[str, Any]:
+    """Restore what `save_training_state` wrote (strictly) and return the checkpoint (step, metadata)."""
+    checkpoint = load_checkpoint(path, map_location)
+    for key, module in modules.items():
+        unwrap(module).load_state_dict(checkpoint["modules"][key], strict=True)
+    for key, optimizer in optimizers.items():
+        optimizer.load_state_dict(checkpoint["optimizers"][key])
+    for key, scheduler in schedulers.items():
+        scheduler.load_state_dict(checkpoint["schedulers"][key])
+    set_rng_state(checkpoint["rng"])
+    return checkpoint

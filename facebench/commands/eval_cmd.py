@@ -1,0 +1,108 @@
+"""`facebench eval`: enhancers x QFs -> detector -> mAP at IoU 0.3/0.5/0.7, P-R curves, a run directory."""
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import click
+import torch
+import torch.distributed as dist
+
+from facebench.cache import default_cache_root
+from facebench.commands.options import data_options, parse_ids, parse_qfs, parse_settings, parse_weights
+from facebench.datasets import DatasetError, load_dataset
+from facebench.degrade import qf_label
+from facebench.jsonio import write_json_atomic
+from facebench.pipeline import PipelineSettings
+from facebench.plotting import plot_runs
+from facebench.plugins import build_detector
+from facebench.provenance import environment
+from facebench.registry import PluginError
+from facebench.report import dataset_record, format_table, write_results_csv
+from facebench.sweep import SweepConfig, run_sweep
+from facebench.training import init_distributed, resolve_device
+from facebench.weights import MissingWeightsError
+
+RESULTS_SCHEMA = "facebench.results/1"
+
+
+def _run_dir(out: str, ctx) -> Path:
+    """--out, or runs/<timestamp> chosen by rank 0 and shared with the other ranks."""
+    chosen = [out or f"runs/{datetime.now().strftime('%Y%m%d-%H%M%S')}"]
+    if ctx.enabled:
+        dist.broadcast_object_list(chosen, src=0)
+    return Path(chosen[0])
+
+
+@click.command("eval")
+@data_options
+@click.option("--enhancer", "enhancers", multiple=True, default=("none",), show_default=True,
+              help="Enhancer name, chain 'a+b', 'pkg.module:Class' or 'file.py:Class'. Repeat for a sweep.")
+@click.option("--weights", multiple=True, help="Enhancer weights: PATH, or NAME=PATH for one enhancer of a sweep/chain.")
+@click.option("--qf", "qfs", multiple=True, default=("90",), show_default=True,
+              help="JPEG quality factor 1..100 or 'raw'. Repeat for a sweep.")
+@click.option("--detector", default="retinaface", show_default=True, help="Detector name or 'module:Class'.")
+@click.option("--detector-weights", type=click.Path(), help="Detector weights file.")
+@click.option("--detector-opt", multiple=True, help="Detector setting KEY=VALUE (e.g. scale=2), repeatable.")
+@click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N")
+@click.option("--batch-size", default=4, show_default=True, type=click.IntRange(min=1))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=0), help="Decoding processes.")
+@click.option("--out", type=click.Path(), help="Run directory [default: runs/<timestamp>].")
+@click.option("--cache-dir", type=click.Path(), help="Detection cache [default: $FACEBENCH_HOME/cache/detections].")
+@click.option("--bootstrap", default=1000, show_default=True, type=click.IntRange(min=0),
+              help="Bootstrap resamples for confidence intervals (0: none).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--save-enhanced", is_flag=True, help="Also write enhanced images (PNG) into the run directory.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def eval_cmd(data, limit, ids, enhancers, weights, qfs, detector, detector_weights, detector_opt, device,
+             batch_size, workers, out, cache_dir, bootstrap, seed, save_enhanced, no_progress):
+    """Evaluate enhancers x JPEG quality factors with a face detector (mAP at IoU 0.3 / 0.5 / 0.7)."""
+    started = time.perf_counter()
+    qf_values = parse_qfs(qfs)
+    weight_map = parse_weights(weights)
+    detector_settings = parse_settings(detector_opt, "--detector-opt")
+    torch_device = resolve_device(device)
+    ctx = init_distributed(torch_device)
+    if ctx.enabled and torch_device.type == "cuda":
+        torch_device = torch.device("cuda", ctx.local_rank)
+    try:
+        dataset = load_dataset(data, limit=limit, ids=parse_ids(ids))
+        det = build_detector(detector, detector_weights, device=str(torch_device), **detector_settings)
+    except (DatasetError, PluginError, MissingWeightsError) as exc:
+        raise click.ClickException(str(exc)) from None
+    run_dir = _run_dir(out, ctx)
+    if ctx.is_main and dataset.synthetic:
+        click.echo(f"NOTE: no --data given: using the embedded SYNTHETIC dataset {dataset.name} "
+                   f"({len(dataset)} images, {dataset.num_faces} faces) - not real dark photos.", err=True)
+    config = SweepConfig(enhancers=tuple(enhancers), qfs=tuple(qf_values), weights=weight_map, bootstrap=bootstrap,
+                         seed=seed, out=run_dir, cache_root=Path(cache_dir) if cache_dir else default_cache_root())
+    settings = PipelineSettings(batch_size=batch_size, workers=workers, progress=not no_progress,
+                                save_enhanced=run_dir / "enhanced" if save_enhanced else None)
+    try:
+        runs = run_sweep(dataset, det, config, settings, torch_device, shard=(ctx.rank, ctx.world_size))
+    except (PluginError, MissingWeightsError, DatasetError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if not ctx.is_main:
+        return
+    results = {
+        "schema": RESULTS_SCHEMA,
+        "synthetic_data": dataset.synthetic,
+        "dataset": dataset_record(dataset, data),
+        "detector": det.identity(),
+        "qfs": [qf_label(q) for q in qf_values],
+        "enhancers": list(enhancers),
+        "seed": seed,
+        "bootstrap_resamples": bootstrap,
+        "world_size": ctx.world_size,
+        "command": " ".join(["facebench"] + sys.argv[1:]),
+        "environment": environment(torch_device),
+        "runs": runs,
+        "wall_time_s": time.perf_counter() - started,
+    }
+    write_json_atomic(run_dir / "results.json", results)
+    write_results_csv(run_dir / "results.csv", results)
+    plots = plot_runs([results], run_dir / "pr", iou=0.5, by="enhancer" if len(enhancers) > 1 else "qf")
+    click.echo(format_table(results))
+    click.echo(f"run directory: {run_dir}  (results.json, results.csv, {', '.join(p.name for p in plots)})")

@@ -1,0 +1,59 @@
+"""Click options shared by several commands, and the parsing of their values."""
+from __future__ import annotations
+
+import json
+from typing import Dict, Iterable, List, Optional
+
+import click
+
+from facebench.degrade import QualityFactor, parse_qf
+
+
+def parse_qfs(values: Iterable[str]) -> List[QualityFactor]:
+    """('90', 'raw') -> [90, None]; a bad value is a click usage error."""
+    try:
+        return [parse_qf(v) for v in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--qf") from None
+
+
+def parse_weights(values: Iterable[str]) -> Dict[str, str]:
+    """('PATH',) -> {'': PATH}; ('mlsm=PATH', 'deblock=P2') -> {'mlsm': PATH, 'deblock': P2}."""
+    weights: Dict[str, str] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        key, target = (name, path) if sep and "/" not in name else ("", value)
+        if key in weights:
+            raise click.BadParameter(f"weights for {key or 'the enhancer'!r} given twice", param_hint="--weights")
+        weights[key] = target
+    return weights
+
+
+def parse_settings(values: Iterable[str], hint: str) -> Dict[str, object]:
+    """('scale=2', 'flip=true', 'mode=wider') -> {'scale': 2, 'flip': True, 'mode': 'wider'} (JSON values, else str)."""
+    settings: Dict[str, object] = {}
+    for value in values:
+        key, sep, raw = value.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r}: expected KEY=VALUE", param_hint=hint)
+        try:
+            settings[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            settings[key] = raw
+    return settings
+
+
+def parse_ids(values: Iterable[str]) -> Optional[List[str]]:
+    """('1,2', '7') -> ['1', '2', '7']; nothing given -> None (all images)."""
+    ids = [i.strip() for v in values for i in v.split(",") if i.strip()]
+    return ids or None
+
+
+def data_options(fn):
+    """--data / --limit / --ids."""
+    fn = click.option("--ids", multiple=True, help="Only these image ids (comma-separated, repeatable).")(fn)
+    fn = click.option("--limit", type=click.IntRange(min=1), help="Only the first N images (natural id order).")(fn)
+    fn = click.option("--data", type=click.Path(exists=True), default=None,
+                      help="Dataset: DARK FACE folder, REGDet file, WIDER *_bbx_gt.txt, COCO json. "
+                           "Default: the embedded SYNTHETIC set.")(fn)
+    return fn

@@ -1,0 +1,122 @@
+"""Bootstrap over images: percentile intervals for every AP, and paired differences of two detection sets.
+
+Dimensions: I = images, B = resamples, K = IoU thresholds, A = size bins, T = official score thresholds.
+
+A resample draws I images with replacement; it is stored as integer weights [B, I] (how often each
+image was drawn), and every AP of the resample is computed from per-image results prepared once:
+- official AP: the per-image [I, T] counts (proposals, recalled) summed with the weights (a matrix
+  product). Scores are min-max normalised ONCE on the full set and not re-normalised per resample:
+  renormalising would only move the thresholds when the image holding the global min or max score is
+  not drawn, and would make each resample a new protocol; the fixed normalisation keeps the score
+  thresholds identical across resamples (and across the two sets of a paired comparison, each
+  normalised on its own full set as the official tool would).
+- COCO AP: pycocotools' per-image matches pooled once, then `coco_accumulate.weighted_precision`.
+A paired comparison applies the SAME weights to both detection sets, so the image-to-image variation
+they share cancels in the difference.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Mapping
+
+import numpy as np
+from pycocotools.cocoeval import COCOeval
+
+from facebench.metrics.coco import run_cocoeval
+from facebench.metrics.coco_accumulate import CocoMatches, coco_matches, weighted_precision
+from facebench.metrics.official import OfficialCounts, official_counts, official_curve
+from facebench.metrics.settings import MetricSettings
+
+_CHUNK = 128  # resamples per matrix product in the official bootstrap
+
+
+@dataclass
+class PreparedSet:
+    """Everything per image that the APs of one detection set (and of any resample) are built from.
+
+    Attributes:
+        official: per-image counts of the official protocol at every IoU threshold.
+        cocoeval: the evaluated and accumulated pycocotools COCOeval.
+        coco: pooled matches per size bin (A entries, "all" first).
+    """
+
+    official: OfficialCounts
+    cocoeval: COCOeval
+    coco: List[CocoMatches]
+
+
+def prepare(gts: Mapping[str, np.ndarray], dets: Mapping[str, np.ndarray], settings: MetricSettings) -> PreparedSet:
+    """Matches a detection set once (official and COCO) for the point estimates and the bootstrap.
+
+    Args:
+        gts: image id -> float64 [M, 4] ground truth (x1, y1, x2, y2) in pixels (the image set).
+        dets: image id -> float64 [N, 5] (x1, y1, x2, y2, score); a missing id = no detections.
+        settings: IoU thresholds, size bins and maxDets.
+    """
+    counts = official_counts(gts, dets, settings.iou_thresholds)
+    evaluator = run_cocoeval(gts, dets, settings.iou_thresholds, settings.size_edges, settings.max_dets)
+    matches = [coco_matches(evaluator, a) for a in range(len(evaluator.params.areaRng))]
+    return PreparedSet(counts, evaluator, matches)
+
+
+def resample_weights(n_images: int, resamples: int, seed: int) -> np.ndarray:
+    """int64 [B, I]: row b counts how often each image is drawn in resample b (each row sums to I)."""
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n_images, size=(resamples, n_images))
+    offsets = (np.arange(resamples) * n_images)[:, None]
+    return np.bincount((draws + offsets).ravel(), minlength=resamples * n_images).reshape(resamples, n_images)
+
+
+def official_samples(counts: OfficialCounts, weights: np.ndarray) -> np.ndarray:
+    """Official AP under image weights: float64 [B, K] (NaN where a resample has no faces)."""
+    n_ious = len(counts.iou_thresholds)
+    stacked = np.concatenate([counts.proposals] + [counts.recalled[k] for k in range(n_ious)], axis=1)
+    # integer sums are exact in float32 while every possible sum stays below 2**24
+    exact32 = counts.proposals.shape[0] * max(int(stacked.max(initial=0)), 1) < 2 ** 24
+    dtype = np.float32 if exact32 else np.float64
+    stacked = stacked.astype(dtype)
+    out = np.empty((weights.shape[0], n_ious))
+    for start in range(0, weights.shape[0], _CHUNK):
+        block = weights[start:start + _CHUNK]
+        sums = (block.astype(dtype) @ stacked).astype(np.float64).reshape(len(block), n_ious + 1, -1)
+        faces = block @ counts.faces
+        for k in range(n_ious):
+            out[start:start + len(block), k] = official_curve(sums[:, 0], sums[:, k + 1], faces)[0]
+    return out
+
+
+def coco_samples(matches: List[CocoMatches], weights: np.ndarray, recall_thresholds: np.ndarray) -> np.ndarray:
+    """COCO AP under image weights: float64 [B, A, K] (NaN where a resample has no face in the bin)."""
+    return np.stack([weighted_precision(m, weights, recall_thresholds).mean(axis=-1) for m in matches], axis=1)
+
+
+def percentile_interval(samples: np.ndarray, confidence: float) -> np.ndarray:
+    """Percentile interval over axis 0 (NaN resamples skipped): float64 [2, ...] = (low, high)."""
+    tail = 100 * (1 - confidence) / 2
+    with np.errstate(invalid="ignore"):
+        return np.nanpercentile(samples, [tail, 100 - tail], axis=0)
+
+
+def paired_summary(ap_a: float, ap_b: float, samples_a: np.ndarray, samples_b: np.ndarray,
+                   confidence: float) -> Dict[str, float]:
+    """Summary of the paired difference AP(b) - AP(a) for one metric.
+
+    Args:
+        ap_a, ap_b: the APs on the full set.
+        samples_a, samples_b: float64 [B], the APs on the same resamples.
+        confidence: level of the percentile interval.
+
+    Returns:
+        {"ap_a", "ap_b", "diff" (b - a on the full set), "diff_mean" (mean over resamples),
+         "ci_low", "ci_high", "sign_flip_fraction"}: the fraction of resamples whose difference does not
+        have the sign of "diff" (a zero difference counts as a flip; 1.0 when "diff" is 0) — a
+        bootstrap p-value-like number, small when the sign of the difference is stable.
+    """
+    diff = samples_b - samples_a
+    diff = diff[~np.isnan(diff)]
+    observed = ap_b - ap_a
+    low, high = percentile_interval(diff, confidence) if len(diff) else (np.nan, np.nan)
+    flips = np.mean(np.sign(diff) != np.sign(observed)) if len(diff) else np.nan
+    return {"ap_a": float(ap_a), "ap_b": float(ap_b), "diff": float(observed),
+            "diff_mean": float(diff.mean()) if len(diff) else float("nan"),
+            "ci_low": float(low), "ci_high": float(high), "sign_flip_fraction": float(flips)}

@@ -1,0 +1,73 @@
+"""Paired bootstrap comparison of two detection sets on the same images (e.g. two enhancers).
+
+Both sets are evaluated on the same resamples (same image weights), so the difference AP(b) - AP(a)
+is judged against the variation of the difference itself, not of each AP. Result schema (floats,
+NaN -> None, IoU keys as in `facebench.metrics.evaluator`):
+
+    {"bootstrap": {"resamples", "confidence", "seed"}, "difference": "b - a",
+     "official": {"0.5": {"ap_a", "ap_b", "diff", "diff_mean", "ci_low", "ci_high",
+                          "sign_flip_fraction"}, ...},
+     "coco": {"0.5": {"all": {...same keys...}, "<16": {...}, ...}, ...}}
+
+See `facebench.metrics.bootstrap.paired_summary` for the meaning of each key.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, Optional
+
+import numpy as np
+
+from facebench.metrics.bootstrap import coco_samples, official_samples, paired_summary, prepare, resample_weights
+from facebench.metrics.coco import coco_result
+from facebench.metrics.evaluator import DetectionEvaluator, iou_key, to_json
+from facebench.metrics.official import official_curve
+from facebench.metrics.settings import MetricSettings
+
+
+def compare_detections(gts: Mapping[str, np.ndarray], dets_a: Mapping[str, np.ndarray],
+                       dets_b: Mapping[str, np.ndarray], settings: Optional[MetricSettings] = None) -> Dict[str, Any]:
+    """Paired bootstrap of AP(b) - AP(a) for every official and COCO AP.
+
+    Args:
+        gts: image id -> float64 [M, 4] ground truth (x1, y1, x2, y2) in pixels (the image set).
+        dets_a, dets_b: image id -> float64 [N, 5] (x1, y1, x2, y2, score), e.g. the detector after
+            enhancer A and after enhancer B; each set's scores are normalised on its own (official AP).
+        settings: what to compute; `resamples` must be >= 1.
+    """
+    settings = settings or MetricSettings()
+    if settings.resamples < 1:
+        raise ValueError("compare_detections: settings.resamples must be >= 1 for a paired bootstrap")
+    sets = [prepare(gts, dets, settings) for dets in (dets_a, dets_b)]
+    weights = resample_weights(len(sets[0].official.image_ids), settings.resamples, settings.seed)
+    official, coco = {}, {}
+    boot_off = [official_samples(s.official, weights) for s in sets]
+    for k, iou in enumerate(settings.iou_thresholds):
+        aps = [official_curve(s.official.proposals.sum(0), s.official.recalled[k].sum(0), s.official.faces.sum())[0]
+               for s in sets]
+        official[iou_key(iou)] = paired_summary(aps[0], aps[1], boot_off[0][:, k], boot_off[1][:, k],
+                                                settings.confidence)
+    boot_coco = [coco_samples(s.coco, weights, s.cocoeval.params.recThrs) for s in sets]
+    results = [coco_result(s.cocoeval) for s in sets]
+    for t, iou in enumerate(settings.iou_thresholds):
+        coco[iou_key(iou)] = {
+            label: paired_summary(results[0].ap[a, t], results[1].ap[a, t], boot_coco[0][:, a, t],
+                                  boot_coco[1][:, a, t], settings.confidence)
+            for a, label in enumerate(results[0].area_labels)}
+    return to_json({"bootstrap": {"resamples": settings.resamples, "confidence": settings.confidence,
+                                  "seed": settings.seed},
+                    "difference": "b - a", "official": official, "coco": coco})
+
+
+def compare_evaluators(a: DetectionEvaluator, b: DetectionEvaluator) -> Dict[str, Any]:
+    """`compare_detections` on what two evaluators processed (same images and ground truth; a's settings).
+
+    Raises:
+        ValueError: the evaluators saw different images or different ground truth.
+    """
+    if set(a.gts) != set(b.gts):
+        raise ValueError(f"compare_evaluators: the evaluators processed different images "
+                         f"({len(a.gts)} vs {len(b.gts)} ids, {len(set(a.gts) ^ set(b.gts))} not in both)")
+    differing = [key for key in a.gts if not np.array_equal(a.gts[key], b.gts[key])]
+    if differing:
+        raise ValueError(f"compare_evaluators: ground truth differs for {len(differing)} image(s), e.g. {differing[0]!r}")
+    return compare_detections(a.gts, a.dets, b.dets, a.settings)

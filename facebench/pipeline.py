@@ -1,0 +1,138 @@
+"""The evaluation pipeline: read -> JPEG at QF -> enhance -> 8-bit -> detect, batched and resumable.
+
+Decoding and JPEG round trips run in DataLoader worker processes; enhancement and detection run on
+the device, one batch of same-size images at a time. Finished images go straight into the
+`DetectionCache`, so an interrupted run resumes where it stopped and a torchrun job's ranks (each a
+shard of the images) write into the same cache for rank 0 to merge.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from facebench.cache import DetectionCache
+from facebench.datasets import FaceDataset, read_image
+from facebench.degrade import QualityFactor, jpeg_roundtrip, qf_label
+from facebench.plugin_api import Detector, Enhancer
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """How the pipeline runs (none of this changes the detections, so none of it is in the cache key).
+
+    Attributes:
+        batch_size: images per enhancer/detector call.
+        workers: DataLoader processes decoding and compressing images (0 = in the main process).
+        save_enhanced: folder to write enhanced images to (PNG, `<image_id>.png`), or None.
+        progress: show a tqdm bar with images/s.
+    """
+
+    batch_size: int = 4
+    workers: int = 2
+    save_enhanced: Optional[Path] = None
+    progress: bool = True
+
+
+class _DegradedImages(Dataset):
+    """Items (position, uint8 RGB [H, W, 3] after the JPEG round trip at `qf`)."""
+
+    def __init__(self, paths: Sequence[Path], qf: QualityFactor):
+        self.paths = list(paths)
+        self.qf = qf
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> Tuple[int, np.ndarray]:
+        return index, jpeg_roundtrip(read_image(self.paths[index]), self.qf)
+
+
+def _as_list(batch):
+    return batch
+
+
+def to_tensor(images: List[np.ndarray], device: torch.device) -> torch.Tensor:
+    """Same-size uint8 RGB arrays [H, W, 3] -> float Tensor[B, 3, H, W] in [0, 1] on `device`."""
+    stacked = torch.from_numpy(np.stack(images)).to(device)
+    return stacked.permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def quantize(images: torch.Tensor) -> torch.Tensor:
+    """Round Tensor[B, 3, H, W] in [0, 1] to the 8-bit grid (as if the enhanced image were saved)."""
+    return images.clamp(0.0, 1.0).mul(255.0).round_().div_(255.0)
+
+
+def _save_png(folder: Path, image_id: str, image: torch.Tensor) -> None:
+    path = folder / f"{image_id}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rgb = image.mul(255.0).round().byte().permute(1, 2, 0).cpu().numpy()
+    cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+
+@torch.inference_mode()
+def _process_group(ids: List[str], images: List[np.ndarray], enhancer: Enhancer, detector: Detector,
+                   cache: DetectionCache, settings: PipelineSettings, timings: Dict[str, float]) -> None:
+    device = detector.device
+    batch = to_tensor(images, device)
+    t0 = time.perf_counter()
+    enhanced = quantize(enhancer.enhance(batch.to(enhancer.device)).to(device))
+    t1 = time.perf_counter()
+    detections = detector.detect(enhanced)
+    t2 = time.perf_counter()
+    timings["enhance_s"] += t1 - t0
+    timings["detect_s"] += t2 - t1
+    for image_id, image, dets in zip(ids, enhanced, detections):
+        cache.put(image_id, dets.detach().double().cpu().numpy())
+        if settings.save_enhanced is not None:
+            _save_png(settings.save_enhanced, image_id, image)
+
+
+def run_detection(dataset: FaceDataset, qf: QualityFactor, enhancer: Enhancer, detector: Detector,
+                  cache: DetectionCache, settings: PipelineSettings, shard: Tuple[int, int] = (0, 1)
+                  ) -> Dict[str, float]:
+    """Fill `cache` with detections for this process's shard of the images not cached yet.
+
+    Args:
+        shard: (rank, world_size); rank r handles images r, r + world_size, ...
+    Returns:
+        timings in seconds (total, enhance, detect) and the number of images computed / reused.
+    """
+    rank, world = shard
+    samples = dataset.samples[rank::world]
+    todo = [s for s in samples if cache.get(s.image_id) is None]
+    timings = {"total_s": 0.0, "enhance_s": 0.0, "detect_s": 0.0,
+               "images_computed": len(todo), "images_cached": len(samples) - len(todo)}
+    if not todo:
+        return timings
+    start = time.perf_counter()
+    loader = DataLoader(_DegradedImages([s.image_path for s in todo], qf), batch_size=settings.batch_size,
+                        num_workers=settings.workers, collate_fn=_as_list)
+    label = f"{enhancer.name} @ QF {qf_label(qf)}"
+    with tqdm(total=len(todo), desc=label, unit="img", disable=not settings.progress, leave=False) as bar:
+        for batch in loader:
+            groups: Dict[tuple, List[int]] = {}
+            for position, image in batch:
+                groups.setdefault(image.shape, []).append(position)
+            images_by_position = dict(batch)
+            for positions in groups.values():
+                _process_group([todo[p].image_id for p in positions], [images_by_position[p] for p in positions],
+                               enhancer, detector, cache, settings, timings)
+            bar.update(len(batch))
+    timings["total_s"] = time.perf_counter() - start
+    return timings
+
+
+def collect(dataset: FaceDataset, cache: DetectionCache) -> Dict[str, np.ndarray]:
+    """All detections of `dataset` from `cache`: image_id -> float64 [N, 5]. Raises if any is missing."""
+    missing = cache.missing([s.image_id for s in dataset.samples])
+    if missing:
+        raise RuntimeError(f"{len(missing)} images have no detections in {cache.folder} (first: {missing[0]})")
+    return {s.image_id: cache.get(s.image_id) for s in dataset.samples}

@@ -1,0 +1,97 @@
+"""Human-facing results: the Table VII-shaped text table, results.csv rows, the dataset record."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import List, Optional
+
+from facebench.datasets import FaceDataset
+from facebench.evaluation import IOU_THRESHOLDS, PROTOCOLS, ap_entry
+from facebench.jsonio import write_text_atomic
+
+CSV_FIELDS = ["dataset", "synthetic", "detector", "enhancer", "qf", "iou", "protocol", "ap", "ci_low", "ci_high",
+              "diff_vs_baseline", "diff_ci_low", "diff_ci_high", "images", "faces", "cache_key"]
+
+
+def dataset_record(dataset: FaceDataset, given_path: Optional[str]) -> dict:
+    """The dataset part of results.json: path, format, counts and content hash."""
+    return {
+        "name": dataset.name,
+        "path": str(Path(given_path).resolve()) if given_path else str(dataset.root),
+        "format": dataset.format,
+        "images": len(dataset),
+        "faces": dataset.num_faces,
+        "content_sha256": dataset.content_hash(),
+        "synthetic": dataset.synthetic,
+    }
+
+
+def _comparison(run: dict) -> Optional[dict]:
+    return next((v for k, v in run.items() if k.startswith("vs_")), None)
+
+
+def result_rows(results: dict) -> List[dict]:
+    """One row per enhancer x QF x IoU x protocol."""
+    rows = []
+    for run in results["runs"]:
+        comparison = _comparison(run)
+        for protocol in PROTOCOLS:
+            for iou in IOU_THRESHOLDS:
+                entry = ap_entry(run["metrics"], protocol, iou)
+                diff = comparison[protocol][f"{iou:.1f}"] if comparison else None
+                ci = entry.get("ci95") or [None, None]
+                rows.append({
+                    "dataset": results["dataset"]["name"], "synthetic": results["synthetic_data"],
+                    "detector": results["detector"]["name"], "enhancer": run["enhancer_spec"], "qf": run["qf"],
+                    "iou": iou, "protocol": protocol, "ap": entry["ap"], "ci_low": ci[0], "ci_high": ci[1],
+                    "diff_vs_baseline": diff["diff"] if diff else None,
+                    "diff_ci_low": diff["ci95"][0] if diff else None, "diff_ci_high": diff["ci95"][1] if diff else None,
+                    "images": results["dataset"]["images"], "faces": results["dataset"]["faces"],
+                    "cache_key": run["cache_key"],
+                })
+    return rows
+
+
+def write_results_csv(path: "str | Path", results: dict) -> None:
+    """results.csv: `result_rows` with a header, written atomically."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS)
+    writer.writeheader()
+    for row in result_rows(results):
+        writer.writerow({k: (f"{v:.6f}" if isinstance(v, float) else ("" if v is None else v)) for k, v in row.items()})
+    write_text_atomic(path, buffer.getvalue())
+
+
+def format_table(results: dict) -> str:
+    """The MLSM paper's Table VII shape: rows = enhancers, columns = QF x mAP@{0.3, 0.5, 0.7}, per protocol."""
+    qfs = results["qfs"]
+    lines = []
+    if results["synthetic_data"]:
+        lines.append("*** SYNTHETIC data: numbers say nothing about real dark photos ***")
+    lines.append(f"dataset {results['dataset']['name']}: {results['dataset']['images']} images, "
+                 f"{results['dataset']['faces']} faces; detector {results['detector']['name']}")
+    by_key = {(r["enhancer_spec"], r["qf"]): r for r in results["runs"]}
+    width = max([len("enhancer")] + [len(e) for e in results["enhancers"]])
+    for protocol, title in (("official", "official DARK FACE protocol"), ("coco", "COCO-style (pycocotools)")):
+        lines.append(f"\nmAP, {title}; [95% bootstrap CI of the IoU 0.5 AP]")
+        header = f"{'enhancer':<{width}}" + "".join(f" | QF {qf:>3}: @0.3   @0.5   @0.7  [CI @0.5]    " for qf in qfs)
+        lines.append(header)
+        lines.append("-" * len(header))
+        for spec in results["enhancers"]:
+            cells = []
+            for qf in qfs:
+                metrics = by_key[(spec, qf)]["metrics"]
+                aps = [ap_entry(metrics, protocol, iou)["ap"] for iou in IOU_THRESHOLDS]
+                ci = ap_entry(metrics, protocol, 0.5).get("ci95")
+                ci_text = f"[{ci[0]:.4f},{ci[1]:.4f}]" if ci else " " * 15
+                cells.append(" | QF {:>3}: {:.4f} {:.4f} {:.4f} {}".format(qf, *aps, ci_text))
+            lines.append(f"{spec:<{width}}" + "".join(cells))
+    diffs = [(r["enhancer_spec"], r["qf"], k, v) for r in results["runs"] for k, v in r.items() if k.startswith("vs_")]
+    if diffs:
+        lines.append("\npaired bootstrap, official AP@0.5 difference vs the first enhancer (same images):")
+        for spec, qf, key, comparison in diffs:
+            d = comparison["official"]["0.5"]
+            lines.append(f"  {spec} {key} @ QF {qf}: {d['diff']:+.4f}  95% CI [{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}]"
+                         f"  sign flips in {100 * d['p_sign_flip']:.1f}% of resamples")
+    return "\n".join(lines)

@@ -1,0 +1,225 @@
+"""Training data for MLSM: image pools in memory and per-step random crops.
+
+Sources (any may be empty):
+    paired folders: `low/` + `high/` with equal file names (a `pairs.csv` with a `name` column, as in
+        SICE part 1, selects and orders the pairs); sizes must match per pair.
+    dark folders: unpaired real dark photos (VAE_C).
+    normal folders: unpaired normal-light photos (VAE_N).
+    synthetic folders: normal-light photos darkened with `facebench.lowlight` (exposure log-uniform in
+        0.03..0.15, Poisson-Gaussian noise) to make extra (dark, normal) pairs.
+Every dark input is JPEG-compressed (OpenCV) at a QF drawn from `qfs` after cropping. The last
+`val_count` pairs (pooled, sorted by folder then name) are held out for validation.
+
+Sampling is a pure function of (seed, step, rank), so a resumed run sees the same batches.
+Batches are Tensor[B, 3, crop, crop] float32 RGB in [0, 1].
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import cv2
+import numpy as np
+import torch
+
+from facebench.degrade import jpeg_roundtrip
+from facebench.lowlight import darken, sample_model
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the training images come from and how crops are made.
+
+    Attributes:
+        paired, dark, normal, synthetic: folder lists (see the module docstring).
+        val_count: pairs held out for validation (the last ones).
+        qfs: JPEG quality factors drawn uniformly for every dark input.
+        crop: square crop side in pixels.
+        max_side: images with a longer side are downscaled (INTER_AREA) to it when loaded (0 = never).
+        synthetic_fraction: share of synthetic pairs in paired batches when real pairs exist.
+    """
+
+    paired: Tuple[str, ...] = ()
+    dark: Tuple[str, ...] = ()
+    normal: Tuple[str, ...] = ()
+    synthetic: Tuple[str, ...] = ()
+    val_count: int = 15
+    qfs: Tuple[int, ...] = (60, 70, 80, 90)
+    crop: int = 64
+    max_side: int = 640
+    synthetic_fraction: float = 0.5
+
+
+def read_rgb(path: Path, max_side: int = 0) -> np.ndarray:
+    """uint8 RGB [H, W, 3]; one clear error for unreadable files."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"{path}: not a readable image (expected PNG/JPEG/BMP/TIFF)")
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    h, w = rgb.shape[:2]
+    if max_side and max(h, w) > max_side:
+        scale = max_side / max(h, w)
+        rgb = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    return rgb
+
+
+def list_images(folder: "str | Path") -> List[Path]:
+    """Image files under `folder` (recursive), sorted; error when the folder is missing or empty."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder}: image folder not found")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise ValueError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
+    return files
+
+
+def pair_names(folder: "str | Path") -> List[str]:
+    """File names present in both `low/` and `high/`, in `pairs.csv` order when that file exists."""
+    folder = Path(folder)
+    low, high = folder / "low", folder / "high"
+    if not low.is_dir() or not high.is_dir():
+        raise ValueError(f"{folder}: paired folder must contain low/ and high/ subfolders")
+    present = {p.name for p in low.iterdir()} & {p.name for p in high.iterdir()}
+    csv_path = folder / "pairs.csv"
+    if csv_path.is_file():
+        with open(csv_path, newline="") as f:
+            reader = csv.DictReader(f)
+            if "name" not in (reader.fieldnames or []):
+                raise ValueError(f"{csv_path}:1: expected a header with a 'name' column")
+            names = [row["name"] for row in reader if row["name"] in present]
+    else:
+        names = sorted(n for n in present if Path(n).suffix.lower() in IMAGE_SUFFIXES)
+    if not names:
+        raise ValueError(f"{folder}: no pairs with the same file name in low/ and high/")
+    return names
+
+
+def load_pairs(folders: Sequence[str], max_side: int = 0) -> List[Tuple[str, np.ndarray, np.ndarray]]:
+    """[(id, low uint8 RGB, high uint8 RGB)] sorted by folder then name."""
+    pairs = []
+    for folder in folders:
+        for name in sorted(pair_names(folder)):
+            low = read_rgb(Path(folder) / "low" / name, max_side)
+            high = read_rgb(Path(folder) / "high" / name, max_side)
+            if low.shape != high.shape:
+                raise ValueError(f"{Path(folder) / 'low' / name}: size {low.shape[:2]} differs from high/ {high.shape[:2]}")
+            pairs.append((f"{folder}/{name}", low, high))
+    return pairs
+
+
+@dataclass
+class TrainingData:
+    """In-memory pools. `val` pairs are never sampled for training."""
+
+    config: DataConfig
+    pairs: List[Tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    val: List[Tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
+    dark: List[np.ndarray] = field(default_factory=list)
+    normal: List[np.ndarray] = field(default_factory=list)
+    synthetic: List[np.ndarray] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, config: DataConfig) -> "TrainingData":
+        pairs = load_pairs(config.paired, config.max_side)
+        if config.val_count >= len(pairs) and pairs:
+            raise ValueError(f"val_count {config.val_count} leaves no training pairs (only {len(pairs)} pairs)")
+        cut = len(pairs) - config.val_count if pairs else 0
+
+        def pool(folders):
+            return [read_rgb(p, config.max_side) for folder in folders for p in list_images(folder)]
+
+        return cls(config, pairs=[(lo, hi) for _, lo, hi in pairs[:cut]], val=pairs[cut:],
+                   dark=pool(config.dark), normal=pool(config.normal), synthetic=pool(config.synthetic))
+
+    def describe(self) -> Dict[str, object]:
+        """Counts and settings for checkpoint metadata."""
+        c = self.config
+        return {"paired": list(c.paired), "dark": list(c.dark), "normal": list(c.normal),
+                "synthetic": list(c.synthetic), "train_pairs": len(self.pairs), "val_pairs": len(self.val),
+                "val_ids": [v[0] for v in self.val], "dark_images": len(self.dark),
+                "normal_images": len(self.normal), "synthetic_sources": len(self.synthetic),
+                "qfs": list(c.qfs), "crop": c.crop, "max_side": c.max_side,
+                "synthetic_fraction": c.synthetic_fraction}
+
+    def _crop(self, rng: np.random.Generator, *images: np.ndarray) -> List[np.ndarray]:
+        """The same random crop (offsets multiples of 8, keeping JPEG grids aligned) and flip of all images."""
+        size = self.config.crop
+        h, w = images[0].shape[:2]
+        if h < size or w < size:
+            images = tuple(cv2.resize(im, (max(w, size), max(h, size)), interpolation=cv2.INTER_CUBIC) for im in images)
+            h, w = images[0].shape[:2]
+        top = int(rng.integers(0, (h - size) // 8 + 1)) * 8
+        left = int(rng.integers(0, (w - size) // 8 + 1)) * 8
+        flip = bool(rng.integers(0, 2))
+        out = [im[top:top + size, left:left + size] for im in images]
+        return [np.ascontiguousarray(im[:, ::-1] if flip else im) for im in out]
+
+    def _compress(self, rng: np.random.Generator, rgb: np.ndarray) -> np.ndarray:
+        return jpeg_roundtrip(rgb, int(rng.choice(self.config.qfs)))
+
+    def _synthetic_pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+        (normal,) = self._crop(rng, self.synthetic[int(rng.integers(len(self.synthetic)))])
+        return self._compress(rng, darken(normal, sample_model(rng), rng)), normal
+
+    def _pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+        use_synthetic = self.synthetic and (not self.pairs or rng.random() < self.config.synthetic_fraction)
+        if use_synthetic:
+            return self._synthetic_pair(rng)
+        low, high = self._crop(rng, *self.pairs[int(rng.integers(len(self.pairs)))])
+        return self._compress(rng, low), high
+
+    def _dark(self, rng: np.random.Generator) -> np.ndarray:
+        pools = [p for p in (self.dark, [lo for lo, _ in self.pairs]) if p]
+        if self.synthetic:
+            pools.append(None)
+        if not pools:
+            raise ValueError("no dark training images: give --dark, --paired or --synthetic folders")
+        choice = pools[int(rng.integers(len(pools)))]
+        if choice is None:
+            return self._synthetic_pair(rng)[0]
+        (dark,) = self._crop(rng, choice[int(rng.integers(len(choice)))])
+        return self._compress(rng, dark)
+
+    def _normal(self, rng: np.random.Generator) -> np.ndarray:
+        pools = [p for p in (self.normal, [hi for _, hi in self.pairs], self.synthetic) if p]
+        if not pools:
+            raise ValueError("no normal-light training images: give --normal, --paired or --synthetic folders")
+        choice = pools[int(rng.integers(len(pools)))]
+        return self._crop(rng, choice[int(rng.integers(len(choice)))])[0]
+
+    def batch(self, kind: str, size: int, seed: int, step: int, rank: int = 0) -> Dict[str, torch.Tensor]:
+        """A batch for `kind` in {'dark', 'normal', 'pair'}: {'dark': T, 'normal': T} (only the keys used).
+
+        Deterministic in (seed, step, rank).
+        """
+        rng = np.random.default_rng([seed, step, rank])
+        if kind == "pair":
+            if not self.pairs and not self.synthetic:
+                raise ValueError("no training pairs: give --paired or --synthetic folders")
+            lows, highs = zip(*(self._pair(rng) for _ in range(size)))
+            return {"dark": _to_tensor(lows), "normal": _to_tensor(highs)}
+        if kind == "dark":
+            return {"dark": _to_tensor([self._dark(rng) for _ in range(size)])}
+        if kind == "normal":
+            return {"normal": _to_tensor([self._normal(rng) for _ in range(size)])}
+        raise ValueError(f"unknown batch kind {kind!r}")
+
+
+def _to_tensor(images: Sequence[np.ndarray]) -> torch.Tensor:
+    """uint8 RGB [H, W, 3] list -> Tensor[B, 3, H, W] float32 in [0, 1]."""
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(255.0)
+
+
+def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """One uint8 RGB [H, W, 3] -> Tensor[1, 3, H, W] float32 in [0, 1]."""
+    return _to_tensor([rgb])
+
+
+def to_uint8(image: torch.Tensor) -> np.ndarray:
+    """Tensor[1, 3, H, W] in [0, 1] -> uint8 RGB [H, W, 3] (rounded)."""
+    return (image[0].detach().float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()

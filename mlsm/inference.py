@@ -1,0 +1,80 @@
+"""Run an MLSM model on any H x W: reflect-pad to the network multiple, crop back, and tile large
+images with overlapping, linearly blended tiles so peak memory depends on the tile, not the image.
+"""
+from __future__ import annotations
+
+from typing import List
+
+import torch
+import torch.nn.functional as F
+
+from facebench.mlsm.model import MLSM
+
+
+def _pad_to(x: torch.Tensor, multiple: int, min_size: int = 0) -> torch.Tensor:
+    """Reflect-pad bottom/right so both sides are multiples of `multiple` and at least `min_size`.
+
+    Reflection needs pad < side, so very small images are padded in several reflect rounds.
+    """
+    h, w = x.shape[-2:]
+    target_h = max(-(-h // multiple) * multiple, min_size)
+    target_w = max(-(-w // multiple) * multiple, min_size)
+    while x.shape[-2] < target_h or x.shape[-1] < target_w:
+        ph = min(target_h - x.shape[-2], x.shape[-2] - 1)
+        pw = min(target_w - x.shape[-1], x.shape[-1] - 1)
+        if (ph <= 0 and x.shape[-2] < target_h) or (pw <= 0 and x.shape[-1] < target_w):  # a side of 1
+            return F.pad(x, (0, target_w - x.shape[-1], 0, target_h - x.shape[-2]), mode="replicate")
+        x = F.pad(x, (0, max(pw, 0), 0, max(ph, 0)), mode="reflect")
+    return x
+
+
+def enhance_padded(model: MLSM, images: torch.Tensor) -> torch.Tensor:
+    """images Tensor[B, 3, H, W] in [0, 1], any H, W -> Tensor[B, 3, H, W] in [0, 1] (one pass)."""
+    h, w = images.shape[-2:]
+    return model(_pad_to(images, model.config.multiple))[..., :h, :w].clamp(0, 1)
+
+
+def _starts(length: int, tile: int, step: int) -> List[int]:
+    if length <= tile:
+        return [0]
+    starts = list(range(0, length - tile, step))
+    return starts + [length - tile]
+
+
+def _ramp(length: int, overlap: int, device, dtype) -> torch.Tensor:
+    """1-D blending weights: rise over `overlap` pixels at each end, 1 in the middle (never 0)."""
+    idx = torch.arange(length, device=device, dtype=dtype)
+    edge = torch.minimum(idx + 1, length - idx)
+    return (edge / max(overlap, 1)).clamp(max=1.0)
+
+
+def enhance_tiled(model: MLSM, images: torch.Tensor, tile: int = 512, overlap: int = 64) -> torch.Tensor:
+    """Tile-wise enhancement with overlap blending; images no larger than `tile` run in one pass.
+
+    Args:
+        images (Tensor[B, 3, H, W]): float RGB in [0, 1], any size.
+        tile: tile side in pixels (rounded up to the network multiple).
+        overlap: pixels shared by neighbouring tiles, blended with linear ramps.
+    Returns:
+        Tensor[B, 3, H, W] in [0, 1].
+    """
+    multiple = model.config.multiple
+    tile = -(-tile // multiple) * multiple
+    if overlap >= tile:
+        raise ValueError(f"tile overlap {overlap} must be smaller than the tile {tile}")
+    h, w = images.shape[-2:]
+    if h <= tile and w <= tile:
+        return enhance_padded(model, images)
+    padded = _pad_to(images, multiple, min_size=tile)
+    ph, pw = padded.shape[-2:]
+    out = torch.zeros_like(padded)
+    weight = torch.zeros((1, 1, ph, pw), device=padded.device, dtype=padded.dtype)
+    for top in _starts(ph, tile, tile - overlap):
+        for left in _starts(pw, tile, tile - overlap):
+            crop = padded[..., top:top + tile, left:left + tile]
+            pred = model(crop).float()
+            win = _ramp(crop.shape[-2], overlap, padded.device, padded.dtype)[:, None] * \
+                _ramp(crop.shape[-1], overlap, padded.device, padded.dtype)[None, :]
+            out[..., top:top + tile, left:left + tile] += pred * win
+            weight[..., top:top + tile, left:left + tile] += win
+    return (out / weight)[..., :h, :w].clamp(0, 1)

@@ -1,0 +1,41 @@
+"""The MLSM model (Eq. 19: n~ = D_N o {M_i} o E_C(c)) and the no-mapping encoder-decoder ablation.
+
+Images are Tensor[B, 3, H, W] float32 RGB in [0, 1] with H and W multiples of `config.multiple`
+(`facebench.mlsm.inference` pads any size). Inference uses the latent means (no sampling).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from facebench.mlsm.config import ModelConfig
+from facebench.mlsm.mapping import MultiLevelMapping
+from facebench.mlsm.vae import MultiLevelVAE
+
+
+class MLSM(nn.Module):
+    """Holds VAE_C (`vae_dark`), VAE_N (`vae_normal`) and the mapping networks (`mapping`).
+
+    With `config.no_mapping` only `vae_dark` exists and is used as a deterministic image-to-image
+    encoder-decoder (Table V's "without latent mapping").
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.vae_dark = MultiLevelVAE(config)
+        if not config.no_mapping:
+            self.vae_normal = MultiLevelVAE(config)
+            self.mapping = MultiLevelMapping(config)
+
+    def map_latents(self, dark: torch.Tensor):
+        """E_C means then {M_i}: dark [B, 3, H, W] -> (mapped latents, dark latent means), level 0 first."""
+        _, codes = self.vae_dark.encode(dark, sample=False)
+        return self.mapping(codes), codes
+
+    def forward(self, dark: torch.Tensor) -> torch.Tensor:
+        """Enhance: dark Tensor[B, 3, H, W] in [0, 1] -> Tensor[B, 3, H, W] in [0, 1]."""
+        if self.config.no_mapping:
+            return self.vae_dark(dark, sample=False)[0]
+        mapped, _ = self.map_latents(dark)
+        return self.vae_normal.decode(mapped, dark.shape[-2:])

@@ -1,0 +1,53 @@
+"""JPEG degradation and the physical low-light model."""
+import numpy as np
+import pytest
+
+from facebench.degrade import jpeg_bytes, jpeg_roundtrip, parse_qf, qf_label
+from facebench.lowlight import LowLightModel, darken
+
+
+def _photo():
+    rng = np.random.default_rng(0)
+    base = np.linspace(0, 255, 96 * 128).reshape(96, 128)
+    return np.clip(np.stack([base, base[::-1], base.T.reshape(96, 128)], -1) + rng.normal(0, 8, (96, 128, 3)),
+                   0, 255).astype(np.uint8)
+
+
+def test_jpeg_is_byte_identical_across_calls_and_lower_qf_is_smaller():
+    img = _photo()
+    assert jpeg_bytes(img, 90) == jpeg_bytes(img.copy(), 90)
+    assert np.array_equal(jpeg_roundtrip(img, 60), jpeg_roundtrip(img, 60))
+    assert len(jpeg_bytes(img, 60)) < len(jpeg_bytes(img, 90))
+
+
+def test_raw_is_unchanged_and_jpeg_changes_pixels():
+    img = _photo()
+    assert jpeg_roundtrip(img, None) is img
+    out = jpeg_roundtrip(img, 60)
+    assert out.shape == img.shape and out.dtype == np.uint8 and not np.array_equal(out, img)
+
+
+def test_parse_qf():
+    assert parse_qf("raw") is None and parse_qf("90") == 90 and qf_label(None) == "raw"
+    for bad in ("0", "101", "high"):
+        with pytest.raises(ValueError, match="expected"):
+            parse_qf(bad)
+
+
+def test_lowlight_model_darkens_by_exposure_in_linear_light():
+    img = np.full((64, 64, 3), 200, np.uint8)
+    model = LowLightModel(exposure=0.1, read_noise=0.0, full_well=1e7)  # ~noise-free
+    dark = darken(img, model, np.random.default_rng(0))
+    expected = 255 * ((200 / 255) ** 2.2 * 0.1) ** (1 / 2.2)
+    assert abs(dark.mean() - expected) < 0.6
+
+
+def test_lowlight_noise_is_poisson_gaussian():
+    img = np.full((256, 256, 3), 128, np.uint8)
+    model = LowLightModel(exposure=0.05, full_well=1000.0, read_noise=2.0)
+    rng = np.random.default_rng(1)
+    linear = (128 / 255) ** 2.2
+    electrons = rng.poisson(linear * 50, size=(10**6,)) + rng.normal(0, 2, size=(10**6,))
+    expected_std = np.std(np.round(255 * np.clip(electrons / 1000, 0, 1) ** (1 / 2.2)))
+    dark = darken(img, model, np.random.default_rng(2)).astype(float)
+    assert abs(dark.std() - expected_std) / expected_std < 0.05

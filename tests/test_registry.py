@@ -1,0 +1,93 @@
+"""Registries, ad hoc plugin specs, entry points and enhancer chains."""
+import textwrap
+
+import pytest
+import torch
+
+from facebench import registry as registry_module
+from facebench.enhancers.chain import Chain
+from facebench.plugin_api import Enhancer
+from facebench.plugins import ENHANCERS, build_enhancer, split_chain
+from facebench.registry import PluginError, Registry
+
+
+class Halve(Enhancer):
+    name = "halve"
+
+    def enhance(self, images):
+        return images * 0.5
+
+
+def test_duplicate_name_raises():
+    reg = Registry("enhancer", "facebench.test-none")
+    reg.register("x", Halve)
+    with pytest.raises(PluginError, match="already registered"):
+        reg.register("x", Halve)
+
+
+def test_unknown_name_lists_known_names():
+    with pytest.raises(PluginError, match=r"unknown enhancer 'nope'.*gamma.*none"):
+        ENHANCERS.factory("nope")
+
+
+def test_module_spec_and_missing_attribute():
+    from facebench.enhancers.classic import Gamma
+
+    assert ENHANCERS.factory("facebench.enhancers.classic:Gamma") is Gamma
+    with pytest.raises(PluginError, match="has no attribute 'Nope'"):
+        ENHANCERS.factory("facebench.enhancers.classic:Nope")
+    with pytest.raises(PluginError, match="cannot import module"):
+        ENHANCERS.factory("facebench.no_such_module:Gamma")
+
+
+def test_file_spec_loads_class_from_outside_the_package(tmp_path):
+    plugin = tmp_path / "my_plugin.py"
+    plugin.write_text(textwrap.dedent("""
+        from facebench.plugin_api import Enhancer
+        class Brighten(Enhancer):
+            name = "brighten"
+            def enhance(self, images):
+                return (images * 2).clamp(0, 1)
+    """))
+    enhancer = build_enhancer(f"{plugin}:Brighten")
+    x = torch.full((1, 3, 5, 7), 0.2)
+    assert torch.allclose(enhancer(x), torch.full_like(x, 0.4))
+    with pytest.raises(PluginError, match="does not exist"):
+        build_enhancer(f"{tmp_path / 'absent.py'}:Brighten")
+
+
+def test_entry_point_group_is_searched(monkeypatch):
+    class FakeEntryPoint:
+        name, value = "gamma-ep", "facebench.enhancers.classic:Gamma"
+
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: [FakeEntryPoint] if group == "g" else [])
+    reg = Registry("enhancer", "g")
+    assert "gamma-ep" in reg.names()
+    assert reg.create("gamma-ep").name == "gamma"
+
+
+def test_chain_applies_parts_in_order_and_records_each_identity(monkeypatch):
+    monkeypatch.setitem(ENHANCERS._entries, "halve-test", Halve)
+    chain = build_enhancer("gamma+halve-test")
+    assert isinstance(chain, Chain)
+    x = torch.rand(2, 3, 9, 11)
+    assert torch.allclose(chain(x), x.pow(0.4) * 0.5)
+    identity = chain.identity()
+    assert [p["name"] for p in identity["chain"]] == ["gamma", "halve"]
+    assert identity["chain"][0]["settings"] == {"gamma": 0.4}
+
+
+def test_chain_spec_errors():
+    with pytest.raises(PluginError, match="empty part"):
+        split_chain("gamma+")
+    with pytest.raises(PluginError, match="not parts of"):
+        build_enhancer("gamma+he", weights={"mlsm": "x.pt"})
+
+
+def test_none_changes_nothing_and_builtins_keep_size():
+    x = torch.rand(1, 3, 13, 17)
+    assert torch.equal(build_enhancer("none")(x), x)
+    for name in ("gamma", "he", "clahe"):
+        y = build_enhancer(name)(x * 0.2)
+        assert y.shape == x.shape and 0 <= y.min() and y.max() <= 1
+        assert y.mean() > (x * 0.2).mean(), name

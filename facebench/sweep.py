@@ -18,7 +18,7 @@ from facebench import __version__
 from facebench.cache import DetectionCache
 from facebench.datasets import FaceDataset
 from facebench.degrade import QualityFactor, qf_label
-from facebench.detections_io import write_detections_dir
+from facebench.detections_io import write_detections
 from facebench.evaluation import compare_runs, evaluate_detections
 from facebench.pipeline import PipelineSettings, collect, run_detection
 from facebench.plugin_api import Detector
@@ -88,7 +88,7 @@ def run_sweep(dataset: FaceDataset, detector: Detector, config: SweepConfig, set
                 continue
             dets = collect(dataset, cache)
             per_qf[spec] = dets
-            write_detections_dir(config.out / "detections" / qf_label(qf) / _slug(spec), dets)
+            write_detections(config.out / "detections" / qf_label(qf) / _slug(spec), dets)
             t0 = time.perf_counter()
             metrics = evaluate_detections(gts, dets, bootstrap=config.bootstrap, seed=config.seed)
             timings["metrics_s"] = time.perf_counter() - t0

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from facebench.mlsm.model import MLSM
 
 
-def _pad_to(x: torch.Tensor, multiple: int, min_size: int = 0) -> torch.Tensor:
+def pad_to(x: torch.Tensor, multiple: int, min_size: int = 0) -> torch.Tensor:
     """Reflect-pad bottom/right so both sides are multiples of `multiple` and at least `min_size`.
 
     Reflection needs pad < side, so very small images are padded in several reflect rounds.
@@ -31,7 +31,7 @@ def _pad_to(x: torch.Tensor, multiple: int, min_size: int = 0) -> torch.Tensor:
 def enhance_padded(model: MLSM, images: torch.Tensor) -> torch.Tensor:
     """images Tensor[B, 3, H, W] in [0, 1], any H, W -> Tensor[B, 3, H, W] in [0, 1] (one pass)."""
     h, w = images.shape[-2:]
-    return model(_pad_to(images, model.config.multiple))[..., :h, :w].clamp(0, 1)
+    return model(pad_to(images, model.config.multiple))[..., :h, :w].clamp(0, 1)
 
 
 def _starts(length: int, tile: int, step: int) -> List[int]:
@@ -65,7 +65,7 @@ def enhance_tiled(model: MLSM, images: torch.Tensor, tile: int = 512, overlap: i
     h, w = images.shape[-2:]
     if h <= tile and w <= tile:
         return enhance_padded(model, images)
-    padded = _pad_to(images, multiple, min_size=tile)
+    padded = pad_to(images, multiple, min_size=tile)
     ph, pw = padded.shape[-2:]
     out = torch.zeros_like(padded)
     weight = torch.zeros((1, 1, ph, pw), device=padded.device, dtype=padded.dtype)

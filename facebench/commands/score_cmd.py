@@ -7,7 +7,7 @@ import click
 import numpy as np
 
 from facebench.datasets import DatasetError, load_dataset
-from facebench.detections_io import read_detections_dir
+from facebench.detections_io import read_detections
 from facebench.evaluation import IOU_THRESHOLDS, PROTOCOLS, ap_entry, evaluate_detections
 from facebench.jsonio import write_json_atomic
 
@@ -24,7 +24,7 @@ def score_cmd(data, pred, bootstrap, seed, out):
     """AP at IoU 0.3 / 0.5 / 0.7 (official DARK FACE protocol and COCO-style) of prediction files."""
     try:
         dataset = load_dataset(data, require_images=False)
-        dets = read_detections_dir(pred)
+        dets = read_detections(pred)
     except (DatasetError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     gts = {s.image_id: np.asarray(s.boxes) for s in dataset.samples}
@@ -42,7 +42,7 @@ def score_cmd(data, pred, bootstrap, seed, out):
         cells = []
         for iou in IOU_THRESHOLDS:
             entry = ap_entry(metrics, protocol, iou)
-            ci = entry.get("ci95")
+            ci = entry["ci"]
             cells.append(f"AP@{iou}: {entry['ap']:.6f}" + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""))
         click.echo(f"{protocol:>8}  " + "   ".join(cells))
     if out:

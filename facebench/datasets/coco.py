@@ -17,10 +17,10 @@ import numpy as np
 
 from facebench.datasets.boxes import check_box
 from facebench.datasets.dataset import DatasetError, Sample
-from facebench.datasets.entries import samples_from_entries
+from facebench.datasets.entries import Entry, samples_from_entries
 
 
-def read_coco(path: Path) -> List[tuple]:
+def read_coco(path: Path) -> List[Entry]:
     """Parse the json into entries ("path: images[i]", file_name, boxes ndarray[N, 4] float64 x1,y1,x2,y2).
 
     Raises:

@@ -2,7 +2,8 @@
 
 Recognised (in this order):
 - None: the embedded synthetic set (`synthetic_store.synthetic_dataset`, default config);
-- a folder with `label/` (or `labels/`): DARK FACE (`image/` or `images/` beside it);
+- a folder with `label/` (or `labels/`): DARK FACE (`image/` or `images/` beside it); one written by
+  `facebench demo-data` (README.txt starting "SYNTHETIC DATA") loads with synthetic=True;
 - a folder of `<id>.txt` files: DARK FACE labels only (no images);
 - a `.json` file: COCO;
 - a `.txt` file named `*bbx_gt*`, or starting "image path" / "count" lines: WIDER FACE;
@@ -11,13 +12,13 @@ Recognised (in this order):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 from facebench.datasets.coco import load_coco
 from facebench.datasets.darkface import is_darkface, is_label_folder, load_darkface
 from facebench.datasets.dataset import DatasetError, FaceDataset, Sample, select
 from facebench.datasets.regdet import load_regdet, looks_like_regdet
-from facebench.datasets.synthetic_store import synthetic_dataset
+from facebench.datasets.synthetic_store import SYNTHETIC_MARKER, synthetic_dataset
 from facebench.datasets.wider import load_wider, looks_like_wider
 
 _EXPECTED = ("expected a DARK FACE folder (image/ + label/), a folder of <id>.txt labels, a REGDet .txt, "
@@ -50,11 +51,13 @@ def load_dataset(path: Union[str, Path, None], limit: Optional[int] = None, ids:
     if require_images and fmt == "darkface-labels":
         raise DatasetError(f"{root}: labels only, no images; expected image/<id>.png beside label/<id>.txt "
                            "(labels-only folders serve as ground truth for scoring)")
-    return FaceDataset(name=root.stem if root.is_file() else root.name, format=fmt, root=root,
-                       samples=select(samples, root, limit, ids))
+    name = root.stem if root.is_file() else root.name
+    synthetic = _marked_synthetic(root)
+    return FaceDataset(name=f"{name} (SYNTHETIC)" if synthetic else name, format=fmt, root=root,
+                       samples=select(samples, root, limit, ids), synthetic=synthetic)
 
 
-def _load_any(root: Path, require_images: bool) -> tuple:
+def _load_any(root: Path, require_images: bool) -> Tuple[str, List[Sample]]:
     """(format name, samples) for an existing path."""
     if root.is_dir():
         if is_darkface(root):
@@ -73,6 +76,12 @@ def _load_any(root: Path, require_images: bool) -> tuple:
         raise DatasetError(f"{root}:1: neither 'name N x y w h 1 ...' (REGDet) nor 'image path' + 'count' lines "
                            f"(WIDER FACE); {_EXPECTED}")
     raise DatasetError(f"{root}: unknown file type '{root.suffix}'; {_EXPECTED}")
+
+
+def _marked_synthetic(root: Path) -> bool:
+    """True for a folder written by `write_synthetic` (its README.txt starts with the marker)."""
+    readme = root / "README.txt"
+    return root.is_dir() and readme.is_file() and readme.read_text(encoding="utf-8").startswith(SYNTHETIC_MARKER)
 
 
 def _first_lines(path: Path, count: int) -> List[str]:

@@ -1,0 +1,132 @@
+"""`deblock`: a small QF-aware JPEG artifact-removal network (DnCNN-3-style residual CNN, project-trained).
+
+Network (DeblockNet): the image is pixel-unshuffled by 2 (so 3 x 3 convolutions see 4 x 4 of each 8 x 8
+JPEG block per tap and the receptive field covers several blocks cheaply), a QF channel is appended, then
+`depth` 3 x 3 conv + ReLU layers of `width` channels, a 3 x 3 conv back to 12 channels, pixel shuffle,
+and the result is added to the input (residual learning, as DnCNN). Odd H / W are padded at the bottom /
+right by replication (the JPEG grid starts at the top-left corner, so it stays aligned) and cropped back.
+
+QF awareness: the extra input channel holds QF / 100 when the quality factor is known and 0 when it is
+not. Training shows the network the true QF on most crops and 0 ("blind") on the rest, so one set of
+weights serves both. The enhancer runs blind by default (`qf=None`) because an evaluation pipeline
+does not tell enhancers the QF, and an image that was enhanced after decoding (chains like
+`zerodce+deblock`) has no reliable quantisation trace to estimate it from; pass `qf=90` to condition.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from facebench.checkpoint import CheckpointError, load_checkpoint
+from facebench.plugin_api import Enhancer, PluginMeta
+from facebench.weights import MissingWeightsError, describe
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "deblock_default.pt"
+_TRAIN_HINT = "facebench train-enhancer deblock --data PHOTOS --out RUN"
+
+
+@dataclass(frozen=True)
+class DeblockNetConfig:
+    """Architecture of DeblockNet (stored in every checkpoint). width: channels; depth: hidden 3x3 convs."""
+
+    width: int = 48
+    depth: int = 8
+
+
+class DeblockNet(nn.Module):
+    """Residual JPEG deblocking CNN conditioned on a QF channel.
+
+    forward(x, qf): x (Tensor[B, 3, H, W], float in [0, 1], JPEG-decoded RGB), qf (Tensor[B], float:
+    quality factor 1..100, or 0 = unknown) -> Tensor[B, 3, H, W], the restored image (not clamped).
+    """
+
+    def __init__(self, config: DeblockNetConfig = DeblockNetConfig()):
+        super().__init__()
+        self.config = config
+        layers = [nn.Conv2d(3 * 4 + 1, config.width, 3, padding=1), nn.ReLU(inplace=True)]
+        for _ in range(config.depth - 1):
+            layers += [nn.Conv2d(config.width, config.width, 3, padding=1), nn.ReLU(inplace=True)]
+        layers.append(nn.Conv2d(config.width, 3 * 4, 3, padding=1))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, qf: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        padded = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
+        z = F.pixel_unshuffle(padded, 2)
+        qf_map = (qf.to(z.dtype) / 100.0).view(-1, 1, 1, 1).expand(-1, 1, *z.shape[-2:])
+        residual = F.pixel_shuffle(self.body(torch.cat([z, qf_map], dim=1)), 2)
+        return x + residual[..., :h, :w]
+
+
+def load_deblock_net(path: "str | Path") -> tuple:
+    """(DeblockNet with the file's weights, metadata dict) from an exported weights file or a training state.
+
+    Raises:
+        CheckpointError: unreadable file, or not a deblock checkpoint (the message names the file).
+    """
+    checkpoint = load_checkpoint(path)
+    state = checkpoint.get("model") if "model" in checkpoint else checkpoint.get("modules", {}).get("model")
+    metadata = checkpoint.get("metadata") or {}
+    arch = metadata.get("architecture") or (metadata.get("config") or {}).get("architecture")  # export / state
+    if state is None or not isinstance(arch, dict) or metadata.get("enhancer") != "deblock":
+        raise CheckpointError(f"{path}: not a deblock checkpoint (expected 'model' and metadata with "
+                              f"enhancer 'deblock' and 'architecture'; made by {_TRAIN_HINT})")
+    net = DeblockNet(DeblockNetConfig(**arch))
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit DeblockNet{arch} ({str(exc).splitlines()[0]})") from None
+    return net.eval(), metadata
+
+
+@dataclass(frozen=True)
+class DeblockConfig:
+    qf: Optional[int] = None  # quality factor told to the network; None = blind
+
+
+class Deblock(Enhancer):
+    """`deblock`: removes JPEG blocking and ringing; keeps H x W; runs on any device.
+
+    Args:
+        weights: a weights file from `facebench train-enhancer deblock`; default: the shipped weights.
+        qf: the JPEG quality factor of the inputs when known (1..100); None runs blind.
+    """
+
+    name = "deblock"
+    meta = PluginMeta(description="QF-aware residual CNN JPEG deblocker (project-trained, DnCNN-3 style)",
+                      paper="Dong et al. ARCNN (ICCV 2015); Zhang et al. DnCNN (TIP 2017)",
+                      weights_hint="shipped (enhancers/weights/deblock_default.pt); --weights for your own")
+
+    def __init__(self, weights: Optional[str] = None, qf: Optional[int] = None):
+        super().__init__()
+        if qf is not None and not 1 <= int(qf) <= 100:
+            raise ValueError(f"deblock: qf must be 1..100 or None (blind), got {qf}")
+        self.config = DeblockConfig(None if qf is None else int(qf))
+        path = Path(weights).expanduser() if weights else DEFAULT_WEIGHTS
+        if not path.is_file():
+            where = f"weights file {path} does not exist" if weights else \
+                f"shipped weights {path} are missing (reinstall facebench, or train them: {_TRAIN_HINT})"
+            raise MissingWeightsError(f"deblock: {where}")
+        self.net, self.training_metadata = load_deblock_net(path)
+        self.weights = describe(path, "shipped with facebench" if not weights else "user file")
+
+    @classmethod
+    def weights_status(cls) -> str:
+        return f"shipped: {DEFAULT_WEIGHTS}" if DEFAULT_WEIGHTS.is_file() else f"missing: {DEFAULT_WEIGHTS}"
+
+    def settings(self) -> Dict[str, Any]:
+        return {"qf": self.config.qf, "architecture": dict(self.training_metadata["architecture"])}
+
+    def enhance(self, images: torch.Tensor) -> torch.Tensor:
+        """images (Tensor[B, 3, H, W], float RGB in [0, 1]) -> deblocked Tensor[B, 3, H, W] in [0, 1]."""
+        qf = torch.full((images.shape[0],), float(self.config.qf or 0), device=images.device)
+        autocast = torch.autocast("cuda") if images.device.type == "cuda" else contextlib.nullcontext()
+        with torch.inference_mode(), autocast:
+            out = self.net(images, qf)
+        return out.float().clamp(0, 1)

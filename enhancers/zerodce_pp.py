@@ -1,0 +1,142 @@
+"""`zerodce++`: Zero-DCE++ (Li, Guo & Loy, TPAMI 2021), the authors' lightweight network and weights.
+
+Differences from Zero-DCE (the authors' `enhance_net_nopool`): every 3x3 conv is depthwise-separable
+(a depthwise 3x3 conv then a pointwise 1x1 conv, both with bias); the head outputs ONE 3-channel curve
+map r, applied 8 times; and the curve is estimated on a downsampled copy of the input (bilinear,
+1/scale_factor) and bilinearly upsampled back (align_corners=True, as the authors'
+`UpsamplingBilinear2d`), then applied to the full-resolution input.
+
+Sizes: the authors' test script crops H and W down to multiples of scale_factor (12) so that the
+upsampled curve matches the input. We never crop: the curve is estimated at
+(max(1, round(H / s)), max(1, round(W / s))) and interpolated to exactly (H, W). When H and W are
+multiples of s this is the authors' computation exactly; otherwise the effective scale differs from s
+by less than half a pixel of the small image.
+
+Tensors: images [B, 3, H, W] float32 RGB in [0, 1]; curve map r [B, 3, H, W] in [-1, 1].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from facebench.enhancers.zerodce import apply_curves, load_strict, read_state_dict, weights_line
+from facebench.plugin_api import Enhancer, PluginMeta
+from facebench.weights import describe, require_user_weights
+
+ORIGIN = "https://github.com/Li-Chongyi/Zero-DCE_extension (Zero-DCE++/snapshots_Zero_DCE++/Epoch99.pth)"
+SOURCE = "Li-Chongyi/Zero-DCE_extension authors' release (research use; see the repository's terms)"
+WEIGHTS_FILE = "zerodce_pp/Epoch99.pth"
+
+
+class _SeparableConv(nn.Module):
+    """3x3 depthwise conv (in -> in, groups=in) then 1x1 pointwise conv (in -> out); names as the authors'."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.depth_conv = nn.Conv2d(cin, cin, 3, padding=1, groups=cin)
+        self.point_conv = nn.Conv2d(cin, cout, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.point_conv(self.depth_conv(x))
+
+
+def small_size(height: int, width: int, scale_factor: float) -> Tuple[int, int]:
+    """The size (h, w) at which the curve is estimated: H / s and W / s rounded, at least 1."""
+    return max(1, round(height / scale_factor)), max(1, round(width / scale_factor))
+
+
+class ZeroDCEPlusNet(nn.Module):
+    """Zero-DCE++'s network: 7 separable convs (32 channels, skip concatenations), tanh, 8 iterations.
+
+    Args:
+        scale_factor: the curve is estimated at 1/scale_factor of the input size (authors: 12 at test
+            time, 1 in training).
+        iterations: how many times the single curve map is applied (authors: 8).
+    """
+
+    def __init__(self, scale_factor: float = 12, iterations: int = 8, channels: int = 32):
+        super().__init__()
+        c = channels
+        self.scale_factor = scale_factor
+        self.iterations = iterations
+        self.e_conv1 = _SeparableConv(3, c)
+        self.e_conv2 = _SeparableConv(c, c)
+        self.e_conv3 = _SeparableConv(c, c)
+        self.e_conv4 = _SeparableConv(c, c)
+        self.e_conv5 = _SeparableConv(2 * c, c)
+        self.e_conv6 = _SeparableConv(2 * c, c)
+        self.e_conv7 = _SeparableConv(2 * c, 3)
+
+    def curve(self, x: torch.Tensor) -> torch.Tensor:
+        """x (Tensor[B, 3, H, W] in [0, 1]) -> curve map r (Tensor[B, 3, H, W] in [-1, 1])."""
+        height, width = x.shape[-2:]
+        small = x
+        if self.scale_factor != 1:
+            small = F.interpolate(x, size=small_size(height, width, self.scale_factor), mode="bilinear",
+                                  align_corners=False)
+        x1 = F.relu(self.e_conv1(small))
+        x2 = F.relu(self.e_conv2(x1))
+        x3 = F.relu(self.e_conv3(x2))
+        x4 = F.relu(self.e_conv4(x3))
+        x5 = F.relu(self.e_conv5(torch.cat([x3, x4], 1)))
+        x6 = F.relu(self.e_conv6(torch.cat([x2, x5], 1)))
+        r = torch.tanh(self.e_conv7(torch.cat([x1, x6], 1)))
+        if r.shape[-2:] != x.shape[-2:]:
+            r = F.interpolate(r, size=(height, width), mode="bilinear", align_corners=True)
+        return r
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """x (Tensor[B, 3, H, W] in [0, 1]) -> (enhanced Tensor[B, 3, H, W] in [0, 1], curve map r)."""
+        r = self.curve(x)
+        return apply_curves(x, [r] * self.iterations), r
+
+
+@dataclass(frozen=True)
+class ZeroDCEPlusConfig:
+    scale_factor: float = 12  # curve estimated at 1/scale_factor resolution (authors' test value)
+
+
+class ZeroDCEPlus(Enhancer):
+    """`zerodce++`: Zero-DCE++ with the authors' `Epoch99.pth`; keeps any H x W (no cropping).
+
+    Args:
+        weights: path of the weights file; default `$FACEBENCH_HOME/zerodce_pp/Epoch99.pth`.
+        scale_factor: downsampling factor for curve estimation (authors: 12; 1 = full resolution).
+    """
+
+    name = "zerodce++"
+    meta = PluginMeta(
+        description="Zero-DCE++: one curve map from a depthwise-separable CNN at 1/12 scale, applied 8x",
+        paper="Li, Guo & Loy, Learning to Enhance Low-Light Image via Zero-Reference Deep Curve "
+              "Estimation, TPAMI 2021",
+        weights_hint=f"{WEIGHTS_FILE} from {ORIGIN}",
+    )
+
+    def __init__(self, weights: Optional[str] = None, scale_factor: float = 12):
+        super().__init__()
+        if scale_factor < 1:
+            raise ValueError(f"zerodce++: scale_factor must be >= 1, got {scale_factor}")
+        self.config = ZeroDCEPlusConfig(scale_factor)
+        self.net = ZeroDCEPlusNet(scale_factor=scale_factor)
+        self.load_weights(require_user_weights(self.name, WEIGHTS_FILE, ORIGIN, explicit=weights))
+        self.net.eval()
+
+    def load_weights(self, path: "str | Path") -> None:
+        """Load the authors' state dict (or a facebench checkpoint) strictly; records sha256 and source."""
+        state, source = read_state_dict(path, SOURCE)
+        load_strict(self.net, state, path)
+        self.weights = describe(path, source=source)
+
+    @classmethod
+    def weights_status(cls) -> str:
+        return weights_line(cls.name, WEIGHTS_FILE)
+
+    @torch.no_grad()
+    def enhance(self, images: torch.Tensor) -> torch.Tensor:
+        enhanced, _ = self.net(images.to(self.device).clamp(0, 1))
+        return enhanced.clamp(0, 1)

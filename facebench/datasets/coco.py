@@ -5,7 +5,8 @@ The face category is the only category, or the one named "face" (case-insensitiv
 without annotations are images with no face. Boxes become (x, y, x + w, y + h).
 
 Where the images are: the first of `<dir>/images/`, `<dir>/`, `<dir>/../images/` (`<dir>` = the json's
-folder) that holds the first listed image. Ids are the file names without extension.
+folder) that holds the first listed image. Ids are the file names without extension. The json's
+width/height are not used: boxes are clipped to the size in the image file's header.
 """
 from __future__ import annotations
 

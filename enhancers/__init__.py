@@ -8,4 +8,8 @@ BUILTIN_ENHANCERS = {
     "gamma": "facebench.enhancers.classic:Gamma",
     "he": "facebench.enhancers.classic:HistogramEqualization",
     "clahe": "facebench.enhancers.classic:CLAHE",
+    "zerodce": "facebench.enhancers.zerodce:ZeroDCE",
+    "zerodce++": "facebench.enhancers.zerodce_pp:ZeroDCEPlus",
+    "sci": "facebench.enhancers.sci:SCI",
+    "ruas": "facebench.enhancers.ruas:RUAS",
 }

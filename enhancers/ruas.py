@@ -27,7 +27,7 @@ from facebench.plugin_api import Enhancer, PluginMeta
 from facebench.weights import describe, require_user_weights
 
 ORIGIN = "https://github.com/KarelZhang/RUAS (ckpt/{dark,lol,upe}.pt)"
-SOURCE = "KarelZhang/RUAS authors' release (research use; see the repository's terms)"
+SOURCE = "https://github.com/KarelZhang/RUAS (authors' release; terms: see the repository)"
 VARIANTS = ("dark", "lol", "upe")
 OUTPUTS = {"dark": "enhanced", "upe": "enhanced", "lol": "denoised"}
 
@@ -95,6 +95,8 @@ def max2x2(x: torch.Tensor) -> torch.Tensor:
 
 
 class _IEM(nn.Module):
+    """Holds one stage's cell (the authors' `iems.k.cell` key path); the stage logic is in EnhanceNet."""
+
     def __init__(self):
         super().__init__()
         self.cell = SearchBlock(3, IEM_OPS)
@@ -189,7 +191,7 @@ class RUAS(Enhancer):
 
     @classmethod
     def weights_status(cls) -> str:
-        return weights_line(cls.name, weights_file(RUASConfig.variant))
+        return weights_line(weights_file(RUASConfig.variant), ORIGIN)
 
     @torch.no_grad()
     def enhance(self, images: torch.Tensor) -> torch.Tensor:

@@ -25,8 +25,8 @@ from facebench.enhancers.zerodce import load_strict, read_state_dict, weights_li
 from facebench.plugin_api import Enhancer, PluginMeta
 from facebench.weights import describe, require_user_weights
 
-ORIGIN = "https://github.com/vis-opt-group/SCI (weights/{easy,medium,difficult}.pt)"
-SOURCE = "vis-opt-group/SCI authors' release, MIT licence"
+ORIGIN = "https://github.com/vis-opt-group/SCI ({easy,medium,difficult}.pt of the release)"
+SOURCE = "https://github.com/vis-opt-group/SCI (authors' release; MIT licence)"
 VARIANTS = ("easy", "medium", "difficult")
 
 
@@ -110,7 +110,7 @@ class SCI(Enhancer):
 
     @classmethod
     def weights_status(cls) -> str:
-        return weights_line(cls.name, weights_file(SCIConfig.variant))
+        return weights_line(weights_file(SCIConfig.variant), ORIGIN)
 
     @torch.no_grad()
     def enhance(self, images: torch.Tensor) -> torch.Tensor:

@@ -29,7 +29,7 @@ from facebench.plugin_api import Enhancer, PluginMeta
 from facebench.weights import describe, require_user_weights
 
 ORIGIN = "https://github.com/Li-Chongyi/Zero-DCE_extension (Zero-DCE++/snapshots_Zero_DCE++/Epoch99.pth)"
-SOURCE = "Li-Chongyi/Zero-DCE_extension authors' release (research use; see the repository's terms)"
+SOURCE = "https://github.com/Li-Chongyi/Zero-DCE_extension (authors' release; terms: see the repository)"
 WEIGHTS_FILE = "zerodce_pp/Epoch99.pth"
 
 
@@ -134,7 +134,7 @@ class ZeroDCEPlus(Enhancer):
 
     @classmethod
     def weights_status(cls) -> str:
-        return weights_line(cls.name, WEIGHTS_FILE)
+        return weights_line(WEIGHTS_FILE, ORIGIN)
 
     @torch.no_grad()
     def enhance(self, images: torch.Tensor) -> torch.Tensor:

@@ -176,3 +176,21 @@ def test_enhance_writes_pngs_of_the_same_size(tmp_path):
     out = read_image(tmp_path / "out" / (dataset.samples[0].image_path.stem + ".png"))
     original = read_image(dataset.samples[0].image_path)
     assert out.shape == original.shape and out.mean() > original.mean()
+
+
+def test_eval_on_real_darkface_images(shared, tmp_path):
+    data = shared / "data" / "darkface_sample"
+    result = CliRunner().invoke(main, ["eval", "--data", str(data), "--ids", "1,3", "--enhancer", "none", "--qf", "raw",
+                                       "--out", str(tmp_path / "run"), "--cache-dir", str(tmp_path / "cache"),
+                                       "--bootstrap", "20", "--workers", "0", "--no-progress"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC" not in result.output
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    expected_faces = sum(int((data / "label" / f"{i}.txt").read_text().split()[0]) for i in ("1", "3"))
+    assert results["dataset"]["faces"] == expected_faces and results["dataset"]["format"] == "darkface"
+    assert results["synthetic_data"] is False and results["qfs"] == ["raw"]
+    metrics = results["runs"][0]["metrics"]
+    assert metrics["num_detections"] > 0
+    assert all(0 <= metrics["official"]["iou"][k]["ap"] <= 1 for k in ("0.3", "0.5", "0.7"))
+    assert sorted(p.name for p in (tmp_path / "run" / "detections" / "raw" / "none").iterdir()) == ["1.txt", "3.txt"]

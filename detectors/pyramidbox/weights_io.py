@@ -54,16 +54,22 @@ def fill_batchnorm_counters(model: nn.Module, state_dict: Dict[str, torch.Tensor
     return filled
 
 
-def load_pyramidbox_weights(model: nn.Module, path: "str | Path") -> None:
-    """Load a PyramidBox weight file into `model` with `strict=True`.
+def load_into(model: nn.Module, obj: object, origin: str) -> None:
+    """Load the state dict inside `obj` (a loaded weight file, see the module docstring) into `model`,
+    `strict=True` after filling missing BatchNorm counters.
 
     Raises:
-        CheckpointError: unreadable file, no state dict in it, or keys/shapes that differ from the
-            public layout (message names the file and the first differing keys).
+        CheckpointError: no state dict in `obj`, or keys/shapes that differ from the model's (message
+            names `origin` and the first differing keys).
     """
-    state_dict = fill_batchnorm_counters(model, extract_state_dict(load_checkpoint(path), str(path)))
+    state_dict = fill_batchnorm_counters(model, extract_state_dict(obj, origin))
     try:
         model.load_state_dict(state_dict, strict=True)
     except RuntimeError as exc:
         first = " ".join(str(exc).split())[:400]
-        raise CheckpointError(f"{path}: not in the public PyramidBox layout ({first})") from None
+        raise CheckpointError(f"{origin}: not in the public PyramidBox layout ({first})") from None
+
+
+def load_pyramidbox_weights(model: nn.Module, path: "str | Path") -> None:
+    """Read a PyramidBox weight file (`weights_only=True`) and load it into `model` with `strict=True`."""
+    load_into(model, load_checkpoint(path), str(path))

@@ -10,10 +10,10 @@ converted from (x1, y1, x2, y2) to (x, y, w = x2 - x1, h = y2 - y1). Nothing is 
 pycocotools' prints are silenced.
 
 Differences from the official DARK FACE AP (`facebench.metrics.official`): raw scores only rank (no
-normalisation); IoU without the +1 pixel; one-to-one matching in score order (a duplicate detection of
-an already matched face is a false positive); the curve has a point per detection; AP = mean of the
-precision envelope at 101 recall values instead of the all-point area. COCO AP is usually the lower
-number for duplicate-prone detectors and tiny faces.
+normalisation); IoU without the +1 pixel (lower IoU for tiny faces); one-to-one matching in score
+order, each detection taking the best still-unmatched face (the official tool only looks at the best
+face); the curve has a point per detection; AP = mean of the precision envelope at 101 recall values
+instead of the all-point area.
 """
 from __future__ import annotations
 

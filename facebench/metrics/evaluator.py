@@ -23,9 +23,9 @@
 (`facebench.metrics.size_bins`); a bin without faces has AP None.
 
 The two conventions differ (details in `facebench.metrics.official`): the official AP min-max
-normalises scores over the set, uses +1-pixel IoU, marks recalled faces greedily (duplicates are not
-false positives), samples 1000 score thresholds and integrates all points (VOC); COCO ranks raw scores,
-uses plain IoU, matches one-to-one (duplicates are false positives) and averages 101 recall points.
+normalises scores over the set, uses +1-pixel IoU, lets each detection mark only its best-IoU face
+(greedy recall marking), samples 1000 score thresholds and integrates all points (VOC); COCO ranks raw
+scores, uses plain IoU, matches one-to-one to the best unmatched face and averages 101 recall points.
 """
 from __future__ import annotations
 

@@ -49,16 +49,18 @@ def check_inputs(gts: Mapping[str, Any], dets: Mapping[str, Any]) -> tuple[List[
     """Validates a (gts, dets) pair.
 
     Returns:
-        (image_ids, gts, dets): ids in the order of `gts`; gts as float64 [M, 4] per id; dets as float64
+        (image_ids, gts, dets): ids (as str) in the order of `gts`; gts as float64 [M, 4] per id; dets as float64
         [N, 5] for every id (an empty [0, 5] array where `dets` had no entry).
 
     Raises:
         ValueError: a detection image missing from `gts`, or malformed boxes.
     """
+    gts = {str(key): value for key, value in gts.items()}
+    dets = {str(key): value for key, value in dets.items()}
     extra = [key for key in dets if key not in gts]
     if extra:
         raise ValueError(f"detections for {len(extra)} image(s) without ground truth, e.g. {extra[0]!r}")
-    ids = [str(key) for key in gts]
+    ids = list(gts)
     clean_gts = {i: as_boxes(gts[i], 4, f"ground truth of image {i!r}") for i in ids}
     clean_dets = {i: as_boxes(dets.get(i, ()), 5, f"detections of image {i!r}") for i in ids}
     return ids, clean_gts, clean_dets

@@ -10,10 +10,11 @@ The protocol (specs/darkface_eval/README.md), and how it differs from COCO (`fac
 2. IoU uses the +1-pixel convention: width = x2 - x1 + 1 (a box from x=10 to x=10 is 1 pixel wide).
    COCO uses width = x2 - x1; for faces ~10 px wide this raises IoU noticeably.
 3. Greedy recall marking, not one-to-one matching: per image, detections in descending score order
-   each mark their best-IoU ground truth as recalled when IoU >= threshold. A face hit twice counts
-   once, and the second hit is NOT a false positive: precision = recalled faces / all detections
-   above the threshold. COCO matches each detection to at most one unmatched ground truth and counts
-   every unmatched detection as a false positive.
+   each mark their best-IoU ground truth as recalled when IoU >= threshold; a face hit twice counts
+   once. Precision = recalled faces / detections above the threshold. A detection whose best face is
+   already recalled recalls nothing, even if a second face also overlaps it enough; COCO instead
+   matches each detection to the best still-unmatched face (one-to-one), so in crowds a near-duplicate
+   can recall a neighbour under COCO but not here.
 4. The curve is sampled at 1000 normalised-score thresholds t = 1 - k/1000 (k = 1..1000), summing
    per-image counts. COCO uses every detection as a point of the curve.
 5. AP is the VOC all-point area under the precision envelope (with points (0, 0) and (1, 0) added).
@@ -43,9 +44,9 @@ class OfficialCounts:
     Attributes:
         image_ids: the I image ids, row order of the arrays.
         iou_thresholds: the K IoU thresholds.
-        proposals: int64 [I, T], detections with normalised score >= SCORE_THRESHOLDS[t]
+        proposals: int32 [I, T], detections with normalised score >= SCORE_THRESHOLDS[t]
             (0 for images without ground truth).
-        recalled: int64 [K, I, T], faces recalled by those detections at each IoU threshold.
+        recalled: int32 [K, I, T], faces recalled by those detections at each IoU threshold.
         faces: int64 [I], ground-truth faces per image.
     """
 
@@ -147,8 +148,8 @@ def official_counts(gts: Mapping[str, np.ndarray], dets: Mapping[str, np.ndarray
     ids, gts, dets = check_inputs(gts, dets)
     dets = normalise_scores(dets)
     ious = [float(t) for t in iou_thresholds]
-    proposals = np.zeros((len(ids), THRESHOLD_COUNT), dtype=np.int64)
-    recalled = np.zeros((len(ious), len(ids), THRESHOLD_COUNT), dtype=np.int64)
+    proposals = np.zeros((len(ids), THRESHOLD_COUNT), dtype=np.int32)
+    recalled = np.zeros((len(ious), len(ids), THRESHOLD_COUNT), dtype=np.int32)
     for i, key in enumerate(ids):
         if len(gts[key]) and len(dets[key]):
             proposals[i], recalled[:, i] = _image_counts(gts[key], dets[key], ious)

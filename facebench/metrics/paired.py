@@ -69,5 +69,6 @@ def compare_evaluators(a: DetectionEvaluator, b: DetectionEvaluator) -> Dict[str
                          f"({len(a.gts)} vs {len(b.gts)} ids, {len(set(a.gts) ^ set(b.gts))} not in both)")
     differing = [key for key in a.gts if not np.array_equal(a.gts[key], b.gts[key])]
     if differing:
-        raise ValueError(f"compare_evaluators: ground truth differs for {len(differing)} image(s), e.g. {differing[0]!r}")
+        raise ValueError(f"compare_evaluators: ground truth differs for {len(differing)} image(s), "
+                         f"e.g. {differing[0]!r}")
     return compare_detections(a.gts, a.dets, b.dets, a.settings)

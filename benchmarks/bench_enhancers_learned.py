@@ -1,0 +1,96 @@
+"""Time the learned enhancers with the authors' weights per 1080x720 image (DARK FACE size).
+
+    python benchmarks/bench_enhancers_learned.py --threads 1 --repeats 5
+    python benchmarks/bench_enhancers_learned.py --enhancer zerodce --enhancer sci
+
+Weights: found as the plugins find them ($FACEBENCH_HOME or ~/.cache/facebench); when a file is not
+there, ../shared/data/weights (and ../shared/specs/zerodce) beside the repository is used instead.
+Input: DARK FACE sample image 1 from ../shared when present, else a seeded dark noise frame.
+Prints one markdown table row per enhancer: median and min wall time of `enhance` on a batch of one
+image, after warm-up runs.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import cv2
+import torch
+
+from facebench.plugins import ENHANCERS
+from facebench.weights import MissingWeightsError
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SAMPLE = SHARED / "data/darkface_sample/image/1.png"
+HEIGHT, WIDTH = 720, 1080
+# (plugin class spec, constructor settings, weights file under ../shared used when the user has none)
+CASES = {
+    "zerodce": ("facebench.enhancers.zerodce:ZeroDCE", {}, SHARED / "specs/zerodce/Epoch99.pth"),
+    "zerodce++": ("facebench.enhancers.zerodce_pp:ZeroDCEPlus", {}, SHARED / "data/weights/zerodce_pp/Epoch99.pth"),
+    "sci": ("facebench.enhancers.sci:SCI", {"variant": "difficult"}, SHARED / "data/weights/sci/difficult.pt"),
+    "ruas": ("facebench.enhancers.ruas:RUAS", {"variant": "dark"}, SHARED / "data/weights/ruas/dark.pt"),
+    "ruas-lol": ("facebench.enhancers.ruas:RUAS", {"variant": "lol"}, SHARED / "data/weights/ruas/lol.pt"),
+}
+
+
+def _input_image() -> "tuple[torch.Tensor, str]":
+    """Tensor[1, 3, 720, 1080] float RGB in [0, 1], and a short description."""
+    if SAMPLE.is_file():
+        rgb = cv2.cvtColor(cv2.imread(str(SAMPLE)), cv2.COLOR_BGR2RGB)
+        if rgb.shape[:2] != (HEIGHT, WIDTH):
+            rgb = cv2.resize(rgb, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
+        return torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255, f"DARK FACE {SAMPLE.name}"
+    generator = torch.Generator().manual_seed(0)
+    return torch.rand(1, 3, HEIGHT, WIDTH, generator=generator) * 0.1, "dark noise"
+
+
+def _build(case: str):
+    spec, settings, fallback = CASES[case]
+    try:
+        return ENHANCERS.create(spec, **settings)
+    except MissingWeightsError:
+        if not fallback.is_file():
+            raise
+        return ENHANCERS.create(spec, weights=str(fallback), **settings)
+
+
+def _time(enhancer, images: torch.Tensor, warmup: int, repeats: int) -> list:
+    for _ in range(warmup):
+        enhancer(images)
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        enhancer(images)
+        if images.is_cuda:
+            torch.cuda.synchronize()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--enhancer", action="append", choices=sorted(CASES), help="repeatable; default all")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    images, what = _input_image()
+    images = images.to(args.device)
+    print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, {args.device}, input {what} {WIDTH}x{HEIGHT}")
+    print("| enhancer | settings | median s/image | min s/image |")
+    print("|---|---|---|---|")
+    for case in args.enhancer or list(CASES):
+        enhancer = _build(case).to(args.device)
+        seconds = _time(enhancer, images, args.warmup, args.repeats)
+        print(f"| {enhancer.name} | {enhancer.settings()} | {statistics.median(seconds):.3f} | {min(seconds):.3f} |")
+
+
+if __name__ == "__main__":
+    main()

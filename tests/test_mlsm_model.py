@@ -1,0 +1,102 @@
+"""MLSM model: shapes per level on odd sizes, the zero deblocking input at the top level, ablation
+variants, padding/tiling keep H x W, the plugin, and the missing-VGG message."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from facebench.checkpoint import save_checkpoint
+from facebench.mlsm.config import ModelConfig
+from facebench.mlsm.inference import enhance_padded, enhance_tiled, pad_to
+from facebench.mlsm.losses import MissingVGGError, build_perceptual
+from facebench.mlsm.model import MLSM
+
+TINY = dict(width=8, latent_channels=4, mapping_width=8, mapping_resblocks=1)
+
+
+@pytest.mark.parametrize("levels", [1, 2, 3])
+def test_latent_shapes_per_level_odd_size(levels):
+    torch.manual_seed(0)
+    cfg = ModelConfig(levels=levels, **TINY)
+    model = MLSM(cfg).eval()
+    image = pad_to(torch.rand(1, 3, 37, 53), cfg.multiple)
+    assert image.shape[-2] % cfg.multiple == 0 and image.shape[-1] % cfg.multiple == 0
+    with torch.no_grad():
+        latents, codes = model.vae_dark.encode(image, sample=False)
+        mapped = model.mapping(codes)
+    for i, (mean, logvar, out) in enumerate(zip(latents.means, latents.logvars, mapped)):
+        factor = 2 ** (cfg.stem_downsample + i)
+        expected = (1, cfg.latent_channels, image.shape[-2] // factor, image.shape[-1] // factor)
+        assert mean.shape == logvar.shape == out.shape == expected
+    with torch.no_grad():
+        assert enhance_padded(model, torch.rand(2, 3, 37, 53)).shape == (2, 3, 37, 53)
+
+
+def test_deblocking_input_is_zero_at_top_level_only():
+    cfg = ModelConfig(levels=3, **TINY)
+    model = MLSM(cfg).eval()
+    seen = {}
+    for i, level in enumerate(model.mapping.levels):
+        level.deblock.register_forward_pre_hook(lambda mod, args, i=i: seen.__setitem__(i, args[0].clone()))
+    with torch.no_grad():
+        model(torch.rand(1, 3, 64, 64))
+    assert torch.equal(seen[2], torch.zeros_like(seen[2]))
+    assert seen[0].abs().max() > 0 and seen[1].abs().max() > 0
+
+
+@pytest.mark.parametrize("cfg", [ModelConfig(levels=1, **TINY), ModelConfig(levels=2, **TINY),
+                                 ModelConfig(levels=3, **TINY), ModelConfig(no_mapping=True, **TINY)],
+                         ids=["k1", "k2", "k3", "no-mapping"])
+def test_variants_build_and_run(cfg):
+    model = MLSM(cfg).eval()
+    assert hasattr(model, "mapping") != cfg.no_mapping
+    with torch.no_grad():
+        out = enhance_padded(model, torch.rand(1, 3, 21, 30))
+    assert out.shape == (1, 3, 21, 30) and 0 <= out.min() and out.max() <= 1
+
+
+def test_tiling_matches_shape_and_single_pass_inside_tiles():
+    torch.manual_seed(0)
+    cfg = ModelConfig(levels=2, **TINY)
+    model = MLSM(cfg).eval()
+    image = torch.rand(1, 3, 150, 97)
+    with torch.no_grad():
+        tiled = enhance_tiled(model, image, tile=64, overlap=16)
+        small = enhance_tiled(model, image[..., :64, :64], tile=64, overlap=16)
+    assert tiled.shape == image.shape
+    assert torch.equal(small, enhance_padded(model, image[..., :64, :64]))
+
+
+def test_plugin_keeps_size_and_records_config(tmp_path):
+    from facebench.enhancers.mlsm import MLSMEnhancer
+
+    cfg = ModelConfig(levels=2, **TINY)
+    path = tmp_path / "tiny.pt"
+    save_checkpoint(path, {"model": MLSM(cfg).state_dict(), "metadata": {"config": cfg.as_dict()}})
+    enhancer = MLSMEnhancer(weights=str(path), tile=64, overlap=16).to("cpu")
+    for h, w in [(37, 53), (130, 70)]:
+        out = enhancer(torch.rand(1, 3, h, w))
+        assert out.shape == (1, 3, h, w)
+    identity = enhancer.identity()
+    assert identity["settings"]["model"] == cfg.as_dict()
+    assert identity["weights"]["source"] == "user file" and len(identity["weights"]["sha256"]) == 64
+
+
+def test_plugin_rejects_foreign_checkpoint(tmp_path):
+    from facebench.enhancers.mlsm import MLSMEnhancer
+
+    path = tmp_path / "other.pt"
+    save_checkpoint(path, {"state_dict": {}})
+    with pytest.raises(ValueError, match="not an MLSM checkpoint"):
+        MLSMEnhancer(weights=str(path))
+
+
+def test_missing_vgg_gives_one_clear_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(MissingVGGError) as info:
+        build_perceptual("vgg19")
+    message = str(info.value)
+    assert "\n" not in message and "--vgg-weights" in message and "--perceptual ssim" in message
+    assert "vgg19-dcbb9e9d.pth" in message
+    with pytest.raises(MissingVGGError, match="file not found"):
+        build_perceptual("vgg16", str(tmp_path / "nope.pth"))

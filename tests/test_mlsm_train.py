@@ -1,0 +1,164 @@
+"""MLSM training: frozen VAEs in the mapping stage, exact resume, export round trip, a tiny overfit,
+the CLI's missing-VGG message, and a 2-process torchrun (gloo) run."""
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from facebench.checkpoint import load_checkpoint
+from facebench.mlsm.config import LossConfig, ModelConfig
+from facebench.mlsm.data import DataConfig, TrainingData
+from facebench.mlsm.train import MLSMTrainer, TrainOptions
+
+TINY = ModelConfig(levels=2, width=8, latent_channels=4, mapping_width=8, mapping_resblocks=1)
+LOSS = LossConfig(perceptual_kind="ssim", gan=0.01)
+
+
+def _image(seed: int, size: int = 48) -> np.ndarray:
+    """A smooth random uint8 RGB [size, size, 3] picture."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)
+    return cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
+
+
+def _data(crop: int = 32) -> TrainingData:
+    highs = [_image(i) for i in range(3)]
+    pairs = [((h // 6).astype(np.uint8), h) for h in highs]
+    cfg = DataConfig(val_count=1, qfs=(80, 90), crop=crop)
+    return TrainingData(cfg, pairs=pairs[:2], val=[("v", *pairs[2])], dark=[p[0] for p in pairs[:2]],
+                        normal=highs[:2], synthetic=highs[:2])
+
+
+def _trainer(tmp_path: Path, **opts) -> MLSMTrainer:
+    base = dict(out_dir=str(tmp_path), steps=4, vae_steps=4, batch_size=2, checkpoint_every=2, val_every=100,
+                log_every=1, progress=False)
+    return MLSMTrainer(TINY, LOSS, _data(), TrainOptions(**{**base, **opts}))
+
+
+def test_vaes_get_no_gradient_in_mapping_stage(tmp_path):
+    trainer = _trainer(tmp_path)
+    trainer.metadata["stages"] = {"vae-dark": {}, "vae-normal": {}}
+    stage = trainer._stage("mapping")
+    trainer._prepare(stage)
+    vae_before = {k: v.clone() for k, v in trainer.model.state_dict().items() if k.startswith("vae_")}
+    opt_g, opt_d, sched_g, sched_d = trainer.optimizers(stage)
+    trainer.step(stage, opt_g, opt_d, sched_g, sched_d, 0)
+    for name, p in trainer.model.named_parameters():
+        if name.startswith("vae_"):
+            assert p.grad is None, name
+    assert all(torch.equal(v, trainer.model.state_dict()[k]) for k, v in vae_before.items())
+    assert any(p.grad is not None for p in trainer.model.mapping.parameters())
+
+
+def _rows(path: Path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_resume_reproduces_the_next_steps_exactly(tmp_path, monkeypatch):
+    full = _trainer(tmp_path / "full")
+    full.run_stage("vae-dark")
+    reference = _rows(tmp_path / "full" / "vae-dark" / "train.csv")
+
+    interrupted = _trainer(tmp_path / "cut")
+    original = MLSMTrainer.step
+
+    def stop_at_two(self, stage, *args):
+        if args[-1] == 2:
+            raise KeyboardInterrupt
+        return original(self, stage, *args)
+
+    monkeypatch.setattr(MLSMTrainer, "step", stop_at_two)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.run_stage("vae-dark")
+    monkeypatch.setattr(MLSMTrainer, "step", original)
+    assert load_checkpoint(tmp_path / "cut" / "vae-dark" / "last.pt")["step"] == 2
+
+    resumed = _trainer(tmp_path / "cut", resume=True)
+    resumed.run_stage("vae-dark")
+    rows = _rows(tmp_path / "cut" / "vae-dark" / "train.csv")
+    assert [r["step"] for r in rows] == ["1", "2", "3", "4"]
+    assert rows == reference
+    for key, value in full.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
+
+
+def test_export_round_trip_into_the_plugin(tmp_path):
+    from facebench.enhancers.mlsm import MLSMEnhancer
+
+    trainer = _trainer(tmp_path, steps=2, vae_steps=2)
+    results = trainer.run()
+    assert set(results) == {"vae-dark", "vae-normal", "mapping"}
+    assert set(results["mapping"]) == {"psnr", "ssim", "psnr_b", "count"}
+    export = load_checkpoint(tmp_path / "mlsm.pt")
+    meta = export["metadata"]
+    assert meta["config"] == TINY.as_dict() and meta["perceptual"]["kind"] == "ssim"
+    assert set(meta["stages"]) == {"vae-dark", "vae-normal", "mapping"}
+    enhancer = MLSMEnhancer(weights=str(tmp_path / "mlsm.pt"))
+    image = torch.rand(1, 3, 40, 56)
+    trainer.model.eval()
+    with torch.no_grad():
+        from facebench.mlsm.inference import enhance_padded
+        assert torch.equal(enhancer(image), enhance_padded(trainer.model, image))
+
+
+def test_tiny_overfit_loss_falls(tmp_path):
+    torch.manual_seed(0)
+    cfg = ModelConfig(no_mapping=True, levels=2, width=16, latent_channels=8)
+    trainer = MLSMTrainer(cfg, LossConfig(perceptual=0.0, perceptual_kind="ssim", gan=0.0), _data(),
+                          TrainOptions(out_dir=str(tmp_path), progress=False))
+    stage = trainer._stage("mapping")
+    trainer._prepare(stage)
+    batch = trainer.data.batch("pair", 2, seed=0, step=0)
+    optimizer = torch.optim.Adam(stage.net.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(150):
+        terms, _, _ = trainer.compute_losses(stage, batch)
+        optimizer.zero_grad()
+        terms["l1"].backward()
+        optimizer.step()
+        losses.append(float(terms["l1"]))
+    assert losses[-1] < losses[0] / 4, (losses[0], losses[-1])
+
+
+def test_cli_missing_vgg_stops_with_one_line(tmp_path, monkeypatch):
+    from facebench.mlsm.train_cli import train_mlsm
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    folder = tmp_path / "normal"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), _image(0))
+    result = CliRunner().invoke(train_mlsm, ["--out", str(tmp_path / "run"), "--normal", str(folder),
+                                             "--stage", "vae-normal", "--width", "8"])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--perceptual ssim" in lines[0] and "--vgg-weights" in lines[0]
+
+
+def test_torchrun_two_cpu_processes(tmp_path):
+    low, high = tmp_path / "pairs" / "low", tmp_path / "pairs" / "high"
+    low.mkdir(parents=True)
+    high.mkdir(parents=True)
+    for i in range(3):
+        cv2.imwrite(str(high / f"{i}.png"), _image(i))
+        cv2.imwrite(str(low / f"{i}.png"), _image(i) // 6)
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "0",
+           "-m", "facebench", "train-enhancer", "mlsm", "--out", str(out), "--paired", str(tmp_path / "pairs"),
+           "--val-count", "1", "--no-mapping", "--levels", "2", "--width", "8", "--latent-channels", "4",
+           "--perceptual", "ssim", "--steps", "3", "--batch-size", "1", "--crop", "32", "--threads", "1",
+           "--device", "cpu", "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    meta = load_checkpoint(out / "mlsm.pt")["metadata"]
+    assert meta["world_size"] == 2 and meta["stages"]["mapping"]["steps"] == 3

@@ -58,7 +58,8 @@ class MTCNNConfig:
 
     def __post_init__(self):
         if self.min_face_size <= 0 or len(self.thresholds) != 3 or not 0 < self.factor < 1:
-            raise ValueError(f"mtcnn: bad settings {self}: expected min_face_size > 0, three thresholds, 0 < factor < 1")
+            raise ValueError(f"mtcnn: bad settings {self}: expected min_face_size > 0, three thresholds, "
+                             "0 < factor < 1")
 
 
 class MTCNN(Detector):

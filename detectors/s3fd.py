@@ -74,7 +74,8 @@ class S3FDConfig:
     keep_top_k: int = 750
 
     def __post_init__(self):
-        if (not 0 <= self.score_threshold < 1 or not 0 < self.nms_iou <= 1 or (self.scale is not None and self.scale <= 0)
+        bad_scale = self.scale is not None and self.scale <= 0
+        if (not 0 <= self.score_threshold < 1 or not 0 < self.nms_iou <= 1 or bad_scale
                 or self.max_pixels <= 0 or self.top_k < 1 or self.keep_top_k < 1):
             raise ValueError(f"s3fd: bad settings {self}: expected 0 <= score_threshold < 1, 0 < nms_iou <= 1, "
                              "scale > 0 or None, max_pixels > 0, top_k and keep_top_k >= 1")
@@ -132,7 +133,9 @@ class S3FD(Detector):
     @classmethod
     def weights_status(cls) -> str:
         found = find_user_weights(S3FD_FILE, extra_dirs=[hub_checkpoints()])
-        return f"found: {found}" if found else f"missing: {S3FD_FILE} (not in {hub_checkpoints()} or {facebench_home()})"
+        if found:
+            return f"found: {found}"
+        return f"missing: {S3FD_FILE} (not in {hub_checkpoints()} or {facebench_home()})"
 
     @torch.no_grad()
     def detect(self, images: torch.Tensor) -> List[torch.Tensor]:

@@ -65,8 +65,8 @@ class Registry:
         """Add `name`; `factory` is a class/callable or a lazy 'module:Attr' string. Duplicates raise."""
         if name in self._entries:
             raise PluginError(f"{self.kind} {name!r} is already registered")
-        if "+" in name or ":" in name:
-            raise PluginError(f"{self.kind} name {name!r} may not contain '+' or ':'")
+        if "+" in name.replace("++", "") or ":" in name:
+            raise PluginError(f"{self.kind} name {name!r} may not contain ':' or a single '+' ('++' is allowed)")
         self._entries[name] = factory
 
     def _load_entry_points(self) -> None:

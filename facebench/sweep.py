@@ -35,6 +35,7 @@ class SweepConfig:
         enhancers: enhancer specs ("none", "mlsm", "deblock+zerodce", "file.py:Class").
         qfs: JPEG quality factors (None = raw).
         weights: enhancer part name -> weights path ('' = for a single enhancer).
+        options: enhancer part name -> constructor settings ('' = for a single enhancer).
         bootstrap: resamples for confidence intervals (0 = none).
         seed: bootstrap seed.
         cache_root: detection cache folder.
@@ -46,6 +47,7 @@ class SweepConfig:
     cache_root: Path
     out: Path
     weights: Dict[str, str] = field(default_factory=dict)
+    options: Dict[str, Dict[str, object]] = field(default_factory=dict)
     bootstrap: int = 1000
     seed: int = 0
 
@@ -75,7 +77,7 @@ def run_sweep(dataset: FaceDataset, detector: Detector, config: SweepConfig, set
     for qf in config.qfs:
         per_qf: Dict[str, Dict[str, np.ndarray]] = {}
         for spec in config.enhancers:
-            enhancer = build_enhancer(spec, config.weights, device=str(device))
+            enhancer = build_enhancer(spec, config.weights, device=str(device), options=config.options)
             identity = enhancer.identity()
             cache = DetectionCache(config.cache_root, _cache_parts(dataset, qf, identity, detector))
             enhanced_dir = settings.save_enhanced / qf_label(qf) / _slug(spec) if settings.save_enhanced else None

@@ -23,7 +23,8 @@ def test_finds_a_real_afw_face(shared):
 
     from facebench.detectors.mtcnn import MTCNN
     afw = shared / "data" / "afw"
-    entry = next(e for e in json.loads((afw / "afw_faces_xyxy.json").read_text()) if e["file"].endswith("1004109301.jpg"))
+    entries = json.loads((afw / "afw_faces_xyxy.json").read_text())
+    entry = next(e for e in entries if e["file"].endswith("1004109301.jpg"))
     image = cv2.resize(read_image(afw / entry["file"]), (150, 200), interpolation=cv2.INTER_AREA)  # 600x800 / 4
     detector = MTCNN(min_face_size=40).to("cpu")
     out = detector.detect(torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0)

@@ -47,7 +47,8 @@ def _square_image(height=64, width=96, box=(6, 14, 22, 30)):
 
 
 def test_plan_passes_matches_the_public_schedule():
-    assert [p.scale for p in plan_passes(inference.TestTimeConfig(), 720, 1080)] == [pytest.approx(math.sqrt(4e6 / 777600))]
+    default = plan_passes(inference.TestTimeConfig(), 720, 1080)
+    assert [p.scale for p in default] == [pytest.approx(math.sqrt(4e6 / 777600))]
     assert round(plan_passes(inference.TestTimeConfig(), 720, 1080)[0].scale, 2) == 2.27
     wider = inference.TestTimeConfig.wider()
     budget = math.sqrt(1.7e6 / (200 * 300))  # 5.32: base 1 + flip, 0.5, then 2, 4 and the budget itself
@@ -78,7 +79,8 @@ def test_flip_pass_maps_boxes_back(scale):
     image = _square_image()
     config = inference.TestTimeConfig(scale=scale)
     plain = run_pass(_SpotNet(), image, plan_passes(config, 64, 96)[0], config)[0]
-    flipped = run_pass(_SpotNet(), image, plan_passes(inference.TestTimeConfig(scale=scale, flip=True), 64, 96)[1], config)[0]
+    flip_pass = plan_passes(inference.TestTimeConfig(scale=scale, flip=True), 64, 96)[1]
+    flipped = run_pass(_SpotNet(), image, flip_pass, config)[0]
     torch.testing.assert_close(plain[0, :4], torch.tensor([6.0, 14.0, 22.0, 30.0]))
     torch.testing.assert_close(flipped[0], plain[0])
     merged = PyramidBox(net=_SpotNet(), scale=scale, flip=True).detect(image)[0]

@@ -91,8 +91,17 @@ def test_data_anchor_sampling_keeps_boxes_on_their_pixels(seed):
     crop, kept = data_anchor_sampling(image, boxes, 160, rng)
     assert crop.shape == (160, 160, 3) and crop.dtype == np.uint8
     _check_boxes_cover_their_pixels(crop, kept, colours)
-    sizes = np.sqrt((kept[:, 2] - kept[:, 0]) * (kept[:, 3] - kept[:, 1]))
-    assert sizes.max() >= 16 / 2 * 0.5  # the sampled face is rescaled near an anchor size (>= 16 / 2, x 2^-1)
+
+
+def test_data_anchor_sampling_face_sizes():
+    """A lone 30 px face: nearest anchor 32, targets 16, 32 or 64 px, times 2^U(-1, 1) -> 8 ... 128 px."""
+    image = np.zeros((200, 300, 3), np.uint8)
+    image[50:80, 100:130] = 255
+    sizes = []
+    for seed in range(40):
+        _, kept = data_anchor_sampling(image, np.array([[100.0, 50.0, 130.0, 80.0]]), 160, np.random.default_rng(seed))
+        sizes.append(float(np.sqrt(np.prod(kept[0, 2:] - kept[0, :2]))))
+    assert 8 - 0.5 <= min(sizes) < 16 and 64 < max(sizes) <= 128 + 0.5
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -7,7 +7,7 @@ import torch
 from facebench import registry as registry_module
 from facebench.enhancers.chain import Chain
 from facebench.plugin_api import Enhancer
-from facebench.plugins import ENHANCERS, build_enhancer, split_chain
+from facebench.plugins import ENHANCERS, build_enhancer, check_enhancer_args, split_chain
 from facebench.registry import PluginError, Registry
 
 
@@ -77,11 +77,30 @@ def test_chain_applies_parts_in_order_and_records_each_identity(monkeypatch):
     assert identity["chain"][0]["settings"] == {"gamma": 0.4}
 
 
+def test_double_plus_belongs_to_the_name():
+    assert split_chain("zerodce++") == ["zerodce++"]
+    assert split_chain("deblock+zerodce++") == ["deblock", "zerodce++"]
+    assert split_chain("zerodce+++gamma") == ["zerodce++", "gamma"]
+    with pytest.raises(PluginError, match="single"):
+        Registry("enhancer", "g").register("a+b", Halve)
+
+
 def test_chain_spec_errors():
     with pytest.raises(PluginError, match="empty part"):
         split_chain("gamma+")
-    with pytest.raises(PluginError, match="not parts of"):
-        build_enhancer("gamma+he", weights={"mlsm": "x.pt"})
+    with pytest.raises(PluginError, match="not one of the enhancers"):
+        check_enhancer_args(["gamma+he"], {"mlsm": "x.pt"}, {})
+    with pytest.raises(PluginError, match="needs exactly one enhancer"):
+        check_enhancer_args(["gamma", "he"], {}, {"": {"gamma": 0.5}})
+    check_enhancer_args(["none", "gamma+he"], {}, {"gamma": {"gamma": 0.5}})
+
+
+def test_enhancer_options_reach_the_right_part():
+    chain = build_enhancer("gamma+clahe", options={"gamma": {"gamma": 0.5}, "clahe": {"clip_limit": 3.0}})
+    assert [p.settings() for p in chain.parts] == [{"gamma": 0.5}, {"clip_limit": 3.0, "tile_grid": 8}]
+    assert build_enhancer("gamma", options={"": {"gamma": 0.7}}).settings() == {"gamma": 0.7}
+    with pytest.raises(PluginError, match="bad option"):
+        build_enhancer("gamma", options={"": {"gamma_typo": 0.7}})
 
 
 def test_none_changes_nothing_and_builtins_keep_size():

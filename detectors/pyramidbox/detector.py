@@ -62,7 +62,9 @@ class PyramidBox(Detector):
     @classmethod
     def weights_status(cls) -> str:
         found = find_user_weights(WEIGHTS_FILE)
-        return f"found: {found}" if found else f"missing: put {WEIGHTS_FILE} in {facebench_home()} or pass --detector-weights"
+        if found:
+            return f"found: {found}"
+        return f"missing: put {WEIGHTS_FILE} in {facebench_home()} or pass --detector-weights"
 
     def detect(self, images: torch.Tensor) -> List[torch.Tensor]:
         """Detect faces.

@@ -22,7 +22,8 @@ MATCH_IOU = 0.35
 NEG_POS_RATIO = 3
 
 
-def match(truths: torch.Tensor, priors: torch.Tensor, threshold: float = MATCH_IOU) -> Tuple[torch.Tensor, torch.Tensor]:
+def match(truths: torch.Tensor, priors: torch.Tensor,
+          threshold: float = MATCH_IOU) -> Tuple[torch.Tensor, torch.Tensor]:
     """Assign ground truth to priors.
 
     Args:
@@ -46,7 +47,8 @@ def match(truths: torch.Tensor, priors: torch.Tensor, threshold: float = MATCH_I
 
 
 def multibox_loss(loc: torch.Tensor, conf: torch.Tensor, priors: torch.Tensor, targets: Sequence[torch.Tensor],
-                  threshold: float = MATCH_IOU, neg_pos_ratio: int = NEG_POS_RATIO) -> Tuple[torch.Tensor, torch.Tensor]:
+                  threshold: float = MATCH_IOU,
+                  neg_pos_ratio: int = NEG_POS_RATIO) -> Tuple[torch.Tensor, torch.Tensor]:
     """SSD multibox loss with hard negative mining.
 
     Args:

@@ -106,7 +106,8 @@ def load_vgg16(net: PyramidBoxNet, path: "str | Path") -> int:
                 raise CheckpointError(f"{path}: VGG16 key 'features.{key}' (or '{key}') missing; expected a "
                                       "torchvision vgg16 state dict or the SSD vgg16_reducedfc file")
             if state[key].shape != target.shape:
-                raise CheckpointError(f"{path}: {key} has shape {tuple(state[key].shape)}, expected {tuple(target.shape)}")
+                raise CheckpointError(f"{path}: {key} has shape {tuple(state[key].shape)}, "
+                                      f"expected {tuple(target.shape)}")
             copied[f"{index}.{kind}"] = state[key]
     net.vgg.load_state_dict(copied, strict=False)
     return len(copied) // 2

@@ -35,8 +35,9 @@ def extract_state_dict(obj: object, origin: str) -> Dict[str, torch.Tensor]:
     elif isinstance(obj, Mapping) and isinstance(obj.get("modules"), Mapping) and "net" in obj["modules"]:
         obj = obj["modules"]["net"]
     if not isinstance(obj, Mapping) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        keys = list(obj)[:5] if isinstance(obj, Mapping) else "-"
         raise CheckpointError(f"{origin}: expected a PyramidBox state dict (or {{'weight': state_dict, "
-                              f"'epoch': N}}), found {type(obj).__name__} with keys {list(obj)[:5] if isinstance(obj, Mapping) else '-'}")
+                              f"'epoch': N}}), found {type(obj).__name__} with keys {keys}")
     if all(k.startswith(_PREFIX) for k in obj):
         obj = {k[len(_PREFIX):]: v for k, v in obj.items()}
     return dict(obj)

@@ -7,12 +7,12 @@ import click
 import cv2
 import torch
 
-from facebench.commands.options import parse_qfs, parse_weights
+from facebench.commands.options import parse_enhancer_options, parse_qfs, parse_weights
 from facebench.datasets import DatasetError, read_image
 from facebench.datasets.images import IMAGE_SUFFIXES
 from facebench.degrade import jpeg_roundtrip
 from facebench.pipeline import quantize, to_tensor
-from facebench.plugins import build_enhancer
+from facebench.plugins import build_enhancer, check_enhancer_args
 from facebench.registry import PluginError
 from facebench.training import resolve_device
 from facebench.weights import MissingWeightsError
@@ -23,9 +23,10 @@ from facebench.weights import MissingWeightsError
 @click.argument("dest", type=click.Path())
 @click.option("--enhancer", required=True, help="Enhancer name or chain 'a+b'.")
 @click.option("--weights", multiple=True, help="PATH, or NAME=PATH for one part of a chain.")
+@click.option("--enhancer-opt", multiple=True, help="Enhancer setting [NAME.]KEY=VALUE, repeatable.")
 @click.option("--qf", default="raw", show_default=True, help="JPEG-compress the input first at this QF (or 'raw').")
 @click.option("--device", default="auto", show_default=True)
-def enhance_cmd(source, dest, enhancer, weights, qf, device):
+def enhance_cmd(source, dest, enhancer, weights, enhancer_opt, qf, device):
     """Enhance an image file or every image in a folder; writes PNGs with the same names into DEST."""
     src, out = Path(source), Path(dest)
     files = sorted(p for p in src.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if src.is_dir() else [src]
@@ -34,7 +35,9 @@ def enhance_cmd(source, dest, enhancer, weights, qf, device):
     (quality,) = parse_qfs([qf])
     torch_device = resolve_device(device)
     try:
-        model = build_enhancer(enhancer, parse_weights(weights), device=str(torch_device))
+        weight_map, options = parse_weights(weights), parse_enhancer_options(enhancer_opt)
+        check_enhancer_args([enhancer], weight_map, options)
+        model = build_enhancer(enhancer, weight_map, device=str(torch_device), options=options)
     except (PluginError, MissingWeightsError) as exc:
         raise click.ClickException(str(exc)) from None
     out.mkdir(parents=True, exist_ok=True)

@@ -11,13 +11,14 @@ import torch
 import torch.distributed as dist
 
 from facebench.cache import default_cache_root
-from facebench.commands.options import data_options, parse_ids, parse_qfs, parse_settings, parse_weights
+from facebench.commands.options import (data_options, parse_enhancer_options, parse_ids, parse_qfs, parse_settings,
+                                        parse_weights)
 from facebench.datasets import DatasetError, load_dataset
 from facebench.degrade import qf_label
 from facebench.jsonio import write_json_atomic
 from facebench.pipeline import PipelineSettings
 from facebench.plotting import plot_runs
-from facebench.plugins import build_detector
+from facebench.plugins import build_detector, check_enhancer_args
 from facebench.provenance import environment
 from facebench.registry import PluginError
 from facebench.report import dataset_record, format_table, write_results_csv
@@ -41,6 +42,7 @@ def _run_dir(out: str, ctx) -> Path:
 @click.option("--enhancer", "enhancers", multiple=True, default=("none",), show_default=True,
               help="Enhancer name, chain 'a+b', 'pkg.module:Class' or 'file.py:Class'. Repeat for a sweep.")
 @click.option("--weights", multiple=True, help="Enhancer weights: PATH, or NAME=PATH for one enhancer of a sweep/chain.")
+@click.option("--enhancer-opt", multiple=True, help="Enhancer setting [NAME.]KEY=VALUE (e.g. sci.variant=easy), repeatable.")
 @click.option("--qf", "qfs", multiple=True, default=("90",), show_default=True,
               help="JPEG quality factor 1..100 or 'raw'. Repeat for a sweep.")
 @click.option("--detector", default="retinaface", show_default=True, help="Detector name or 'module:Class'.")
@@ -56,18 +58,20 @@ def _run_dir(out: str, ctx) -> Path:
 @click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
 @click.option("--save-enhanced", is_flag=True, help="Also write enhanced images (PNG) into the run directory.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def eval_cmd(data, limit, ids, enhancers, weights, qfs, detector, detector_weights, detector_opt, device,
+def eval_cmd(data, limit, ids, enhancers, weights, enhancer_opt, qfs, detector, detector_weights, detector_opt, device,
              batch_size, workers, out, cache_dir, bootstrap, seed, save_enhanced, no_progress):
     """Evaluate enhancers x JPEG quality factors with a face detector (mAP at IoU 0.3 / 0.5 / 0.7)."""
     started = time.perf_counter()
     qf_values = parse_qfs(qfs)
     weight_map = parse_weights(weights)
+    enhancer_options = parse_enhancer_options(enhancer_opt)
     detector_settings = parse_settings(detector_opt, "--detector-opt")
     torch_device = resolve_device(device)
     ctx = init_distributed(torch_device)
     if ctx.enabled and torch_device.type == "cuda":
         torch_device = torch.device("cuda", ctx.local_rank)
     try:
+        check_enhancer_args(enhancers, weight_map, enhancer_options)
         dataset = load_dataset(data, limit=limit, ids=parse_ids(ids))
         det = build_detector(detector, detector_weights, device=str(torch_device), **detector_settings)
     except (DatasetError, PluginError, MissingWeightsError) as exc:
@@ -76,8 +80,8 @@ def eval_cmd(data, limit, ids, enhancers, weights, qfs, detector, detector_weigh
     if ctx.is_main and dataset.synthetic:
         click.echo(f"NOTE: no --data given: using the embedded SYNTHETIC dataset {dataset.name} "
                    f"({len(dataset)} images, {dataset.num_faces} faces) - not real dark photos.", err=True)
-    config = SweepConfig(enhancers=tuple(enhancers), qfs=tuple(qf_values), weights=weight_map, bootstrap=bootstrap,
-                         seed=seed, out=run_dir, cache_root=Path(cache_dir) if cache_dir else default_cache_root())
+    config = SweepConfig(enhancers=tuple(enhancers), qfs=tuple(qf_values), weights=weight_map, options=enhancer_options,
+                         bootstrap=bootstrap, seed=seed, out=run_dir, cache_root=Path(cache_dir) if cache_dir else default_cache_root())
     settings = PipelineSettings(batch_size=batch_size, workers=workers, progress=not no_progress,
                                 save_enhanced=run_dir / "enhanced" if save_enhanced else None)
     try:

@@ -43,6 +43,20 @@ def parse_settings(values: Iterable[str], hint: str) -> Dict[str, object]:
     return settings
 
 
+def parse_enhancer_options(values: Iterable[str]) -> Dict[str, Dict[str, object]]:
+    """('sci.variant=easy', 'gamma=0.5') -> {'sci': {'variant': 'easy'}, '': {'gamma': 0.5}}; a KEY=VALUE without a name
+    -> key '' (the single enhancer). The name is everything before the last '.' of the left side."""
+    options: Dict[str, Dict[str, object]] = {}
+    for value in values:
+        left, sep, _ = value.partition("=")
+        name, dot, key = left.rpartition(".")
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r}: expected [ENHANCER.]KEY=VALUE", param_hint="--enhancer-opt")
+        options.setdefault(name if dot else "", {}).update(parse_settings([value[len(left) - len(key):]],
+                                                                          "--enhancer-opt"))
+    return options
+
+
 def parse_ids(values: Iterable[str]) -> Optional[List[str]]:
     """('1,2', '7') -> ['1', '2', '7']; nothing given -> None (all images)."""
     ids = [i.strip() for v in values for i in v.split(",") if i.strip()]

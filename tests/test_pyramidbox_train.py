@@ -144,3 +144,23 @@ def test_train_config_and_cli():
     from facebench.cli import main
     result = CliRunner().invoke(main, ["train-detector", "pyramidbox", "--help"])
     assert result.exit_code == 0 and "--vgg" in result.output and "--resume" in result.output
+
+
+def test_vgg16_imagenet_file_initialises_the_backbone(tmp_path):
+    from facebench.checkpoint import CheckpointError
+    from facebench.detectors.pyramidbox.train import VGG_CONVS
+    channels = [3, 64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
+    generator = torch.Generator().manual_seed(0)
+    vgg = {}  # torchvision vgg16 layout: features.<i>.* (+ a classifier, ignored)
+    for index, c_in, c_out in zip(VGG_CONVS, channels[:-1], channels[1:]):
+        vgg[f"features.{index}.weight"] = torch.randn(c_out, c_in, 3, 3, generator=generator)
+        vgg[f"features.{index}.bias"] = torch.randn(c_out, generator=generator)
+    vgg["classifier.6.bias"] = torch.zeros(1000)
+    torch.save(vgg, tmp_path / "vgg16.pth")
+    net = build_training_net(str(tmp_path / "vgg16.pth"))
+    assert all(torch.equal(net.vgg[i].weight, vgg[f"features.{i}.weight"]) for i in VGG_CONVS)
+    assert net.cpm[0].branch1.bn1.weight.eq(1).all() and net.loc_layers[0].bias.eq(0).all()  # Xavier init elsewhere
+    vgg["features.28.weight"] = torch.zeros(512, 512, 1, 1)
+    torch.save(vgg, tmp_path / "bad.pth")
+    with pytest.raises(CheckpointError, match="bad.pth: 28.weight has shape"):
+        build_training_net(str(tmp_path / "bad.pth"))

@@ -16,6 +16,7 @@ they share cancels in the difference.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Dict, List, Mapping
 
@@ -101,7 +102,8 @@ def coco_samples(matches: List[CocoMatches], weights: np.ndarray, recall_thresho
 def percentile_interval(samples: np.ndarray, confidence: float) -> np.ndarray:
     """Percentile interval over axis 0 (NaN resamples skipped): float64 [2, ...] = (low, high)."""
     tail = 100 * (1 - confidence) / 2
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():  # a size bin without faces is NaN in every resample: NaN interval
+        warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanpercentile(samples, [tail, 100 - tail], axis=0)
 
 

@@ -70,6 +70,10 @@ class DetectionEvaluator:
 
     Args:
         settings: IoU thresholds, size bins, maxDets and bootstrap options (default: MetricSettings()).
+
+    Attributes:
+        gts: image id -> float64 [M, 4] ground truth processed since reset().
+        dets: image id -> float64 [N, 5] detections processed since reset() (every image has an entry).
     """
 
     def __init__(self, settings: Optional[MetricSettings] = None) -> None:

@@ -111,7 +111,8 @@ def _session(model: "bytes | str", origin: str):
     try:
         session = onnxruntime.InferenceSession(model, providers=_providers())
     except Exception as exc:  # ORT raises its own exception types for unreadable models
-        raise ValueError(f"retinaface: {origin} is not a loadable ONNX model ({str(exc).strip().splitlines()[0]})") from exc
+        reason = str(exc).strip().splitlines()[0]
+        raise ValueError(f"retinaface: {origin} is not a loadable ONNX model ({reason})") from exc
     inputs = [i.name for i in session.get_inputs()]
     outputs = [o.name for o in session.get_outputs()]
     if inputs != [_INPUT] or not set(_OUTPUTS) <= set(outputs):

@@ -1,10 +1,12 @@
 """`deblock`: a small QF-aware JPEG artifact-removal network (DnCNN-3-style residual CNN, project-trained).
 
-Network (DeblockNet): the image is pixel-unshuffled by 2 (so 3 x 3 convolutions see 4 x 4 of each 8 x 8
-JPEG block per tap and the receptive field covers several blocks cheaply), a QF channel is appended, then
-`depth` 3 x 3 conv + ReLU layers of `width` channels, a 3 x 3 conv back to 12 channels, pixel shuffle,
-and the result is added to the input (residual learning, as DnCNN). Odd H / W are padded at the bottom /
-right by replication (the JPEG grid starts at the top-left corner, so it stays aligned) and cropped back.
+Network (DeblockNet): the image (shifted to [-0.5, 0.5]) is pixel-unshuffled by r = 4, so each cell is a
+4 x 4 quarter of an 8 x 8 JPEG block (48 channels) and the network works on the block grid: a QF channel
+is appended, then `depth` 3 x 3 conv + ReLU layers of `width` channels, a 3 x 3 conv back to 48 channels,
+pixel shuffle, and the result is added to the input (residual learning, as DnCNN). Working at 1/4
+resolution makes it ~10x cheaper than a full-resolution CNN of the same width (receptive field 68 px).
+H / W that are not multiples of 4 are padded at the bottom / right by replication (the JPEG grid starts
+at the top-left corner, so it stays aligned) and cropped back.
 
 QF awareness: the extra input channel holds QF / 100 when the quality factor is known and 0 when it is
 not. Training shows the network the true QF on most crops and 0 ("blind") on the rest, so one set of
@@ -35,8 +37,9 @@ _TRAIN_HINT = "facebench train-enhancer deblock --data PHOTOS --out RUN"
 class DeblockNetConfig:
     """Architecture of DeblockNet (stored in every checkpoint). width: channels; depth: hidden 3x3 convs."""
 
-    width: int = 48
+    width: int = 64
     depth: int = 8
+    unshuffle: int = 4
 
 
 class DeblockNet(nn.Module):
@@ -49,10 +52,11 @@ class DeblockNet(nn.Module):
     def __init__(self, config: DeblockNetConfig = DeblockNetConfig()):
         super().__init__()
         self.config = config
-        layers = [nn.Conv2d(3 * 4 + 1, config.width, 3, padding=1), nn.ReLU(inplace=True)]
+        cells = 3 * config.unshuffle ** 2
+        layers = [nn.Conv2d(cells + 1, config.width, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(config.depth - 1):
             layers += [nn.Conv2d(config.width, config.width, 3, padding=1), nn.ReLU(inplace=True)]
-        layers.append(nn.Conv2d(config.width, 3 * 4, 3, padding=1))
+        layers.append(nn.Conv2d(config.width, cells, 3, padding=1))
         self.body = nn.Sequential(*layers)
         self._init_weights()
 
@@ -68,10 +72,11 @@ class DeblockNet(nn.Module):
 
     def forward(self, x: torch.Tensor, qf: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        padded = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
-        z = F.pixel_unshuffle(padded, 2)
+        r = self.config.unshuffle
+        padded = F.pad(x - 0.5, (0, -w % r, 0, -h % r), mode="replicate")
+        z = F.pixel_unshuffle(padded, r)
         qf_map = (qf.to(z.dtype) / 100.0).view(-1, 1, 1, 1).expand(-1, 1, *z.shape[-2:])
-        residual = F.pixel_shuffle(self.body(torch.cat([z, qf_map], dim=1)), 2)
+        residual = F.pixel_shuffle(self.body(torch.cat([z, qf_map], dim=1)), r)
         return x + residual[..., :h, :w]
 
 

@@ -2,4 +2,7 @@
 
 BUILTIN_DETECTORS = {
     "retinaface": "facebench.detectors.retinaface:RetinaFace",
+    "pyramidbox": "facebench.detectors.pyramidbox:PyramidBox",
+    "s3fd": "facebench.detectors.s3fd:S3FD",
+    "mtcnn": "facebench.detectors.mtcnn:MTCNN",
 }

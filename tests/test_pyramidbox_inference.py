@@ -67,6 +67,7 @@ def test_settings_are_part_of_identity():
                   ({}, {"flip": True}, {"scale": 1.0}, {"procedure": "wider"}, {"score_threshold": 0.05})]
     identities.append(PyramidBox(net=net, preset="wider").identity())
     assert len({repr(i) for i in identities}) == len(identities)
+    assert PyramidBox(net=net, scale=2).identity() == PyramidBox(net=net, scale=2.0).identity()
     assert identities[0]["settings"]["max_pixels"] == 4e6 and identities[0]["settings"]["score_threshold"] == 0.01
     with pytest.raises(TypeError, match="unknown settings.*flipp"):
         PyramidBox(net=net, flipp=True)

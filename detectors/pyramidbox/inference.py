@@ -61,6 +61,10 @@ class TestTimeConfig:
     keep_top_k: int = 750
 
     def __post_init__(self):
+        for name in ("scale", "max_pixels", "score_threshold", "nms_iou"):  # 2 and 2.0: one identity
+            value = getattr(self, name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, name, float(value))
         problems = []
         if self.procedure not in PROCEDURES:
             problems.append(f"procedure {self.procedure!r} not in {PROCEDURES}")

@@ -12,4 +12,6 @@ BUILTIN_ENHANCERS = {
     "zerodce++": "facebench.enhancers.zerodce_pp:ZeroDCEPlus",
     "sci": "facebench.enhancers.sci:SCI",
     "ruas": "facebench.enhancers.ruas:RUAS",
+    "lime": "facebench.enhancers.lime:LIME",
+    "msrcr": "facebench.enhancers.msrcr:MSRCR",
 }

@@ -110,3 +110,12 @@ def test_none_changes_nothing_and_builtins_keep_size():
         y = build_enhancer(name)(x * 0.2)
         assert y.shape == x.shape and 0 <= y.min() and y.max() <= 1
         assert y.mean() > (x * 0.2).mean(), name
+
+
+def test_command_line_settings_are_typed():
+    from facebench.commands.options import parse_enhancer_options, parse_settings
+
+    assert parse_settings(["a=2", "b=0.5", "c=True", "d=false", "e=wider"], "--x") == {
+        "a": 2, "b": 0.5, "c": True, "d": False, "e": "wider"}
+    assert parse_enhancer_options(["sci.variant=easy", "zerodce++.scale_factor=12", "gamma=0.5"]) == {
+        "sci": {"variant": "easy"}, "zerodce++": {"scale_factor": 12}, "": {"gamma": 0.5}}

@@ -30,12 +30,17 @@ def parse_weights(values: Iterable[str]) -> Dict[str, str]:
 
 
 def parse_settings(values: Iterable[str], hint: str) -> Dict[str, object]:
-    """('scale=2', 'flip=true', 'mode=wider') -> {'scale': 2, 'flip': True, 'mode': 'wider'} (JSON values, else str)."""
+    """('scale=2', 'flip=True', 'mode=wider') -> {'scale': 2, 'flip': True, 'mode': 'wider'}.
+
+    Values are JSON (true/false in any case are booleans); anything else stays a string."""
     settings: Dict[str, object] = {}
     for value in values:
         key, sep, raw = value.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{value!r}: expected KEY=VALUE", param_hint=hint)
+        if raw.lower() in ("true", "false"):
+            settings[key] = raw.lower() == "true"
+            continue
         try:
             settings[key] = json.loads(raw)
         except json.JSONDecodeError:

@@ -63,6 +63,10 @@ def write_results_csv(path: "str | Path", results: dict) -> None:
     write_text_atomic(path, buffer.getvalue())
 
 
+def _fmt(ap: Optional[float]) -> str:
+    return "  n/a " if ap is None else f"{ap:.4f}"
+
+
 def format_table(results: dict) -> str:
     """The MLSM paper's Table VII shape: rows = enhancers, columns = QF x mAP@{0.3, 0.5, 0.7}, per protocol."""
     qfs = results["qfs"]
@@ -87,6 +91,11 @@ def format_table(results: dict) -> str:
                 ci_text = f"[{ci[0]:.4f},{ci[1]:.4f}]" if ci else " " * 15
                 cells.append(" | QF {:>3}: {:.4f} {:.4f} {:.4f} {}".format(qf, *aps, ci_text))
             lines.append(f"{spec:<{width}}" + "".join(cells))
+    lines.append("\nCOCO AP@0.5 by ground-truth face size sqrt(w*h), pixels:")
+    for run in results["runs"]:
+        coco = run["metrics"]["coco"]
+        cells = [f"{label} {_fmt(coco['iou']['0.5'][label]['ap'])}" for label in coco["size_bins"] if label != "all"]
+        lines.append(f"  {run['enhancer_spec']:<{width}} QF {run['qf']:>3}: " + "  ".join(cells))
     diffs = [(r["enhancer_spec"], r["qf"], k, v) for r in results["runs"] for k, v in r.items() if k.startswith("vs_")]
     if diffs:
         lines.append("\npaired bootstrap, official AP@0.5 difference vs the first enhancer (same images):")

@@ -14,4 +14,5 @@ BUILTIN_ENHANCERS = {
     "ruas": "facebench.enhancers.ruas:RUAS",
     "lime": "facebench.enhancers.lime:LIME",
     "msrcr": "facebench.enhancers.msrcr:MSRCR",
+    "deblock": "facebench.enhancers.deblock:Deblock",
 }

@@ -30,7 +30,7 @@ from facebench.checkpoint import CheckpointError, load_checkpoint, save_checkpoi
 from facebench.datasets.images import IMAGE_SUFFIXES, read_image
 from facebench.degrade import jpeg_roundtrip
 from facebench.enhancers.deblock import DeblockNet, DeblockNetConfig
-from facebench.jsonio import write_json_atomic
+from facebench.atomic import write_json_atomic
 from facebench.lowlight import darken, sample_model
 from facebench.training import (CSVLogger, NonFiniteLossError, check_finite, linear_decay, load_training_state,
                                 resolve_device, save_training_state, seed_everything)
@@ -42,10 +42,10 @@ class DeblockTrainConfig:
 
     data: Tuple[str, ...]
     qfs: Tuple[int, ...] = tuple(range(60, 91))
-    steps: int = 20000
+    steps: int = 9000
     batch: int = 16
     crop: int = 64
-    lr: float = 1e-3
+    lr: float = 3e-4
     blind_prob: float = 0.3
     dark_prob: float = 0.3
     seed: int = 0
@@ -188,16 +188,16 @@ def _parse_qfs(text: str) -> Tuple[int, ...]:
               help="Folder of clean photos (searched recursively; repeatable).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--qf", "qf_text", default="60-90", show_default=True, help="QF set: 'LO-HI' or 'Q1,Q2,...'.")
-@click.option("--steps", default=20000, show_default=True, type=click.IntRange(min=1))
+@click.option("--steps", default=9000, show_default=True, type=click.IntRange(min=1))
 @click.option("--batch", default=16, show_default=True, type=click.IntRange(min=1))
 @click.option("--crop", default=64, show_default=True, type=click.IntRange(min=16), help="Multiple of 16.")
-@click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--lr", default=3e-4, show_default=True, type=click.FloatRange(min=0, min_open=True))
 @click.option("--blind-prob", default=0.3, show_default=True, type=click.FloatRange(0, 1),
               help="Fraction of crops trained without their QF (blind mode).")
 @click.option("--dark-prob", default=0.3, show_default=True, type=click.FloatRange(0, 1),
               help="Fraction of crops darkened with the low-light model before compression.")
 @click.option("--width", default=64, show_default=True, type=click.IntRange(min=1))
-@click.option("--depth", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--blocks", default=4, show_default=True, type=click.IntRange(min=0), help="Residual blocks.")
 @click.option("--unshuffle", default=4, show_default=True, type=click.Choice(["1", "2", "4", "8"]),
               help="Pixel-unshuffle factor (8 = one cell per JPEG block).")
 @click.option("--seed", default=0, show_default=True, type=int)
@@ -207,7 +207,7 @@ def _parse_qfs(text: str) -> Tuple[int, ...]:
 @click.option("--threads", default=0, show_default=True, type=click.IntRange(min=0),
               help="torch CPU threads (0 = torch's default).")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def train_deblock(data, out, qf_text, steps, batch, crop, lr, blind_prob, dark_prob, width, depth, unshuffle, seed,
+def train_deblock(data, out, qf_text, steps, batch, crop, lr, blind_prob, dark_prob, width, blocks, unshuffle, seed,
                   resume, save_every, device, threads, progress):
     """Train the `deblock` enhancer on synthetic JPEG pairs made from clean photos."""
     if crop % 16:
@@ -216,7 +216,7 @@ def train_deblock(data, out, qf_text, steps, batch, crop, lr, blind_prob, dark_p
         torch.set_num_threads(threads)
     config = DeblockTrainConfig(data=tuple(str(Path(d).resolve()) for d in data), qfs=_parse_qfs(qf_text),
                                 steps=steps, batch=batch, crop=crop, lr=lr, blind_prob=blind_prob,
-                                dark_prob=dark_prob, seed=seed, architecture=DeblockNetConfig(width, depth, int(unshuffle)))
+                                dark_prob=dark_prob, seed=seed, architecture=DeblockNetConfig(width, blocks, int(unshuffle)))
     try:
         weights = train(config, Path(out), resolve_device(device), resume=resume, save_every=save_every,
                         progress=progress)

@@ -23,7 +23,7 @@ from facebench.enhancers.deblock import Deblock
 from facebench.enhancers.deblock_train import find_photos
 from facebench.datasets.images import read_image
 from facebench.image_quality import QualityMeter
-from facebench.jsonio import write_text_atomic
+from facebench.atomic import write_text_atomic
 from facebench.lowlight import darken, sample_model
 
 QFS = (90, 80, 70, 60)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, Iterable, Optional
 
 import numpy as np
 
+from facebench.atomic import atomic_path, write_text_atomic
 from facebench.weights import facebench_home
 
 
@@ -48,7 +48,7 @@ class DetectionCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         key_file = self.folder / "key.json"
         if not key_file.exists():
-            _atomic_write_bytes(key_file, json.dumps(parts, sort_keys=True, indent=1, default=str).encode())
+            write_text_atomic(key_file, json.dumps(parts, sort_keys=True, indent=1, default=str))
 
     def _path(self, image_id: str) -> Path:
         return self.folder / f"{_safe_name(image_id)}.npy"
@@ -65,18 +65,10 @@ class DetectionCache:
 
     def put(self, image_id: str, detections: np.ndarray) -> None:
         """Store detections float64 [N, 5] for `image_id` atomically."""
-        fd, tmp = tempfile.mkstemp(prefix=".det.", suffix=".npy", dir=self.folder)
-        with os.fdopen(fd, "wb") as f:
+        with atomic_path(self._path(image_id)) as tmp, open(tmp, "wb") as f:
             np.save(f, np.asarray(detections, dtype=np.float64).reshape(-1, 5), allow_pickle=False)
-        os.replace(tmp, self._path(image_id))
 
     def missing(self, image_ids: Iterable[str]) -> list:
         """The ids without a stored entry, in the given order."""
         return [i for i in image_ids if not self._path(i).exists()]
 
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)

@@ -5,14 +5,14 @@ A checkpoint is a dict of tensors, plain Python containers and numbers (so `weig
 """
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any, Dict
 
 import numpy as np
 import torch
+
+from facebench.atomic import atomic_path
 
 
 class CheckpointError(ValueError):
@@ -21,16 +21,8 @@ class CheckpointError(ValueError):
 
 def save_checkpoint(path: "str | Path", checkpoint: Dict[str, Any]) -> None:
     """Write `checkpoint` to `path` atomically: a temporary file in the same folder, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(checkpoint, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def load_checkpoint(path: "str | Path", map_location: "str | torch.device" = "cpu") -> Dict[str, Any]:

@@ -12,6 +12,8 @@ from typing import Dict, Iterable, Mapping, Optional, Union
 
 import numpy as np
 
+from facebench.atomic import write_text_atomic
+
 PathLike = Union[str, os.PathLike]
 
 
@@ -20,7 +22,7 @@ def _format_line(row: np.ndarray) -> str:
 
 
 def write_detection_file(path: PathLike, dets: np.ndarray) -> None:
-    """Writes one image's detections atomically (temporary file in the same folder, then os.replace).
+    """Writes one image's detections atomically (temporary file in the same folder, then a rename).
 
     Args:
         path: the `<image_id>.txt` file to write; its folder must exist.
@@ -29,13 +31,7 @@ def write_detection_file(path: PathLike, dets: np.ndarray) -> None:
     dets = np.asarray(dets, dtype=np.float64).reshape(-1, 5) if np.size(dets) else np.zeros((0, 5))
     path = Path(path)
     text = "".join(_format_line(row) + "\n" for row in dets)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="ascii")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text, encoding="ascii")
 
 
 def write_detections(folder: PathLike, dets: Mapping[str, np.ndarray]) -> None:

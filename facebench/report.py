@@ -8,7 +8,7 @@ from typing import List, Optional
 
 from facebench.datasets import FaceDataset
 from facebench.evaluation import IOU_THRESHOLDS, PROTOCOLS, ap_entry, difference_entry
-from facebench.jsonio import write_text_atomic
+from facebench.atomic import write_text_atomic
 
 CSV_FIELDS = ["dataset", "synthetic", "detector", "enhancer", "qf", "iou", "protocol", "ap", "ci_low", "ci_high",
               "diff_vs_baseline", "diff_ci_low", "diff_ci_high", "images", "faces", "cache_key"]

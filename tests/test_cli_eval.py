@@ -98,7 +98,7 @@ def test_coco_ap_equals_pycocotools_run_directly_on_the_detection_files(run):
     precision = ev.eval["precision"][:, :, 0, 0, 0]
     direct = [float(np.mean(p[p > -1])) for p in precision]
     ours = [run["results"]["runs"][0]["metrics"]["coco"]["iou"][k]["all"]["ap"] for k in ("0.3", "0.5", "0.7")]
-    np.testing.assert_allclose(ours, direct, atol=1e-3)  # detection files hold 6 significant decimals
+    np.testing.assert_allclose(ours, direct, rtol=0, atol=1e-12)  # detection files round-trip float64 exactly
 
 
 def test_score_command_reproduces_the_official_ap_from_the_files(run, tmp_path):

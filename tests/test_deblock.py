@@ -11,7 +11,7 @@ from facebench.enhancers import deblock_train
 from facebench.enhancers.deblock import DEFAULT_WEIGHTS, Deblock, DeblockNet, DeblockNetConfig, load_deblock_net
 from facebench.enhancers.deblock_train import DeblockTrainConfig, export_weights, make_batch, train, train_deblock
 
-TINY = DeblockNetConfig(width=8, depth=2)
+TINY = DeblockNetConfig(width=8, blocks=1)
 
 
 @pytest.fixture
@@ -42,6 +42,9 @@ def test_net_keeps_size_for_odd_shapes(h, w):
 def test_enhancer_round_trip_and_sizes(photos, tmp_path):
     torch.manual_seed(0)
     net = DeblockNet(TINY).eval()
+    with torch.no_grad():  # leave the zero (identity) initialisation so the QF channel has an effect
+        for p in net.parameters():
+            p.normal_(0, 0.1)
     path = tmp_path / "w.pt"
     export_weights(net, path, _config(photos), [photos / "0.png"], 4, 0.1)
     blind, told = Deblock(weights=str(path)), Deblock(weights=str(path), qf=70)
@@ -85,7 +88,7 @@ def test_tiny_overfit_lowers_loss(photos):
     torch.manual_seed(0)
     images = deblock_train.load_photos(deblock_train.find_photos([str(photos)]), 32)
     low, high, qf = make_batch(images, _config(photos, qfs=(10,), blind_prob=0.0, dark_prob=0.0), 0)
-    net = DeblockNet(DeblockNetConfig(width=16, depth=3))
+    net = DeblockNet(DeblockNetConfig(width=16, blocks=2))
     optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
     first = F.l1_loss(net(low, qf), high).item()
     for _ in range(80):
@@ -129,7 +132,7 @@ def test_resume_with_other_options_is_refused(photos, tmp_path):
 def test_cli_trains_and_exports(photos, tmp_path):
     out = tmp_path / "cli"
     result = CliRunner().invoke(train_deblock, ["--data", str(photos), "--out", str(out), "--steps", "2", "--batch",
-                                                "1", "--crop", "32", "--width", "4", "--depth", "1", "--qf", "30-32",
+                                                "1", "--crop", "32", "--width", "4", "--blocks", "1", "--qf", "30-32",
                                                 "--device", "cpu", "--no-progress"])
     assert result.exit_code == 0, result.output
     net, meta = load_deblock_net(out / "deblock.pt")

@@ -15,7 +15,7 @@ from facebench.commands.options import (data_options, parse_enhancer_options, pa
                                         parse_weights)
 from facebench.datasets import DatasetError, load_dataset
 from facebench.degrade import qf_label
-from facebench.jsonio import write_json_atomic
+from facebench.atomic import write_json_atomic
 from facebench.pipeline import PipelineSettings
 from facebench.plotting import plot_runs
 from facebench.plugins import build_detector, check_enhancer_args

@@ -20,7 +20,7 @@ from facebench.commands.options import parse_qfs, parse_weights
 from facebench.datasets.dataset import DatasetError
 from facebench.degrade import QualityFactor, jpeg_roundtrip, qf_label
 from facebench.image_quality import QualityMeter
-from facebench.jsonio import write_text_atomic
+from facebench.atomic import write_text_atomic
 from facebench.pairs import ImagePair, find_pairs, read_pair
 from facebench.plugin_api import Enhancer
 from facebench.plugins import build_enhancer
@@ -110,7 +110,7 @@ def _weights_for(spec: str, specs: Sequence[str], weights: Dict[str, str]) -> Di
 @click.option("--qf", "qf_values", multiple=True, default=("90",), show_default=True,
               help="JPEG quality factor applied to the low image, or 'raw' (repeatable).")
 @click.option("--pairs", "pairs_dir", type=click.Path(exists=True, file_okay=False), required=True,
-              help="Folder with low/ and high/ images of the same names (optional pairs.csv).")
+              help="Folder with low/ and high/ images of the same names (e.g. SICE part 1).")
 @click.option("--weights", "weights_values", multiple=True,
               help="Weights file PATH (single enhancer) or NAME=PATH (repeatable).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")

@@ -9,7 +9,7 @@ import numpy as np
 from facebench.datasets import DatasetError, load_dataset
 from facebench.detections_io import read_detections
 from facebench.evaluation import IOU_THRESHOLDS, PROTOCOLS, ap_entry, evaluate_detections
-from facebench.jsonio import write_json_atomic
+from facebench.atomic import write_json_atomic
 
 
 @click.command("score")

@@ -1,25 +1,43 @@
-"""Atomic writes of JSON and text files (a crash never leaves a half-written results file)."""
+"""Atomic file writes: a crash never leaves a half-written results file, cache entry or checkpoint."""
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 
-def write_text_atomic(path: "str | Path", text: str) -> None:
-    """Write `text` to `path` via a temporary file in the same folder and a rename."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_path(path: "str | Path") -> Iterator[Path]:
+    """Yield a temporary file path beside `path`; on success it replaces `path`, on error it is removed.
+
+    The finished file gets the usual permissions (0o666 minus the umask), not mkstemp's 0o600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def write_text_atomic(path: "str | Path", text: str, encoding: str = "utf-8") -> None:
+    """Write `text` to `path` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding=encoding)
 
 
 def write_json_atomic(path: "str | Path", obj: Any) -> None:

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from facebench.checkpoint import load_checkpoint
-from facebench.detectors.pyramidbox.inference import select
+from facebench.detectors.pyramidbox.inference import ints_to_floats, select
 from facebench.plugin_api import Detector, PluginMeta
 from facebench.weights import MissingWeightsError, describe, facebench_home, find_user_weights
 
@@ -74,10 +74,7 @@ class S3FDConfig:
     keep_top_k: int = 750
 
     def __post_init__(self):
-        for name in ("scale", "max_pixels", "score_threshold", "nms_iou"):  # 2 and 2.0: one identity
-            value = getattr(self, name)
-            if isinstance(value, int) and not isinstance(value, bool):
-                object.__setattr__(self, name, float(value))
+        ints_to_floats(self, ("scale", "max_pixels", "score_threshold", "nms_iou"))
         bad_scale = self.scale is not None and self.scale <= 0
         if (not 0 <= self.score_threshold < 1 or not 0 < self.nms_iou <= 1 or bad_scale
                 or self.max_pixels <= 0 or self.top_k < 1 or self.keep_top_k < 1):

@@ -15,16 +15,14 @@ Tensors: images [B, 3, H, W] float32 RGB in [0, 1].
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facebench.enhancers.zerodce import load_strict, read_state_dict, weights_line
-from facebench.plugin_api import Enhancer, PluginMeta
-from facebench.weights import describe, require_user_weights
+from facebench.enhancers.authors_weights import AuthorsWeightsEnhancer
+from facebench.plugin_api import PluginMeta
 
 ORIGIN = "https://github.com/KarelZhang/RUAS (ckpt/{dark,lol,upe}.pt)"
 SOURCE = "https://github.com/KarelZhang/RUAS (authors' release; terms: see the repository)"
@@ -158,7 +156,7 @@ class RUASConfig:
     output: str = "enhanced"  # enhanced (u_3) | denoised; follows the authors' test script per variant
 
 
-class RUAS(Enhancer):
+class RUAS(AuthorsWeightsEnhancer):
     """`ruas`: RUAS with the authors' weights, loaded strictly.
 
     Args:
@@ -173,6 +171,7 @@ class RUAS(Enhancer):
               "Low-light Image Enhancement, CVPR 2021",
         weights_hint=f"ruas/<variant>.pt from {ORIGIN}",
     )
+    origin, source, default_weights_file = ORIGIN, SOURCE, weights_file(RUASConfig.variant)
 
     def __init__(self, variant: str = "dark", weights: Optional[str] = None):
         super().__init__()
@@ -180,18 +179,7 @@ class RUAS(Enhancer):
             raise ValueError(f"ruas: variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
         self.config = RUASConfig(variant, OUTPUTS[variant])
         self.net = RUASNet()
-        self.load_weights(require_user_weights(self.name, weights_file(variant), ORIGIN, explicit=weights))
-        self.net.eval()
-
-    def load_weights(self, path: "str | Path") -> None:
-        """Load an authors' whole-network file (76 tensors) strictly; records sha256 and source."""
-        state, source = read_state_dict(path, SOURCE)
-        load_strict(self.net, state, path)
-        self.weights = describe(path, source=source)
-
-    @classmethod
-    def weights_status(cls) -> str:
-        return weights_line(weights_file(RUASConfig.variant), ORIGIN)
+        self._load_user_weights(weights_file(variant), weights)  # the whole network, 76 tensors
 
     @torch.no_grad()
     def enhance(self, images: torch.Tensor) -> torch.Tensor:

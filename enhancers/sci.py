@@ -21,9 +21,8 @@ from typing import Dict, Optional
 import torch
 from torch import nn
 
-from facebench.enhancers.zerodce import load_strict, read_state_dict, weights_line
-from facebench.plugin_api import Enhancer, PluginMeta
-from facebench.weights import describe, require_user_weights
+from facebench.enhancers.authors_weights import AuthorsWeightsEnhancer
+from facebench.plugin_api import PluginMeta
 
 ORIGIN = "https://github.com/vis-opt-group/SCI ({easy,medium,difficult}.pt of the release)"
 SOURCE = "https://github.com/vis-opt-group/SCI (authors' release; MIT licence)"
@@ -78,7 +77,7 @@ class SCIConfig:
     variant: str = "difficult"  # easy | medium | difficult (authors' weight files)
 
 
-class SCI(Enhancer):
+class SCI(AuthorsWeightsEnhancer):
     """`sci`: SCI with the authors' weights.
 
     Args:
@@ -92,6 +91,7 @@ class SCI(Enhancer):
         paper="Ma et al., Toward Fast, Flexible, and Robust Low-Light Image Enhancement, CVPR 2022",
         weights_hint=f"sci/<variant>.pt from {ORIGIN}",
     )
+    origin, source, default_weights_file = ORIGIN, SOURCE, weights_file(SCIConfig.variant)
 
     def __init__(self, variant: str = "difficult", weights: Optional[str] = None):
         super().__init__()
@@ -99,18 +99,11 @@ class SCI(Enhancer):
             raise ValueError(f"sci: variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
         self.config = SCIConfig(variant)
         self.net = SCINet()
-        self.load_weights(require_user_weights(self.name, weights_file(variant), ORIGIN, explicit=weights))
-        self.net.eval()
+        self._load_user_weights(weights_file(variant), weights)
 
-    def load_weights(self, path: "str | Path") -> None:
-        """Load the `enhance.*` part of an authors' checkpoint strictly (CUDA-saved files load on CPU)."""
-        state, source = read_state_dict(path, SOURCE)
-        load_strict(self.net, _enhance_part(state, path), path)
-        self.weights = describe(path, source=source)
-
-    @classmethod
-    def weights_status(cls) -> str:
-        return weights_line(weights_file(SCIConfig.variant), ORIGIN)
+    def _net_state(self, state: Dict[str, torch.Tensor], path: "str | Path") -> Dict[str, torch.Tensor]:
+        """The `enhance.*` part of an authors' checkpoint (CUDA-saved files load on CPU)."""
+        return _enhance_part(state, path)
 
     @torch.no_grad()
     def enhance(self, images: torch.Tensor) -> torch.Tensor:

@@ -9,16 +9,14 @@ Tensors: images [B, 3, H, W] float32 RGB in [0, 1]; curve maps A [B, 24, H, W] i
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facebench.checkpoint import CheckpointError, load_checkpoint
-from facebench.plugin_api import Enhancer, PluginMeta
-from facebench.weights import describe, facebench_home, find_user_weights, require_user_weights
+from facebench.enhancers.authors_weights import AuthorsWeightsEnhancer
+from facebench.plugin_api import PluginMeta
 
 ORIGIN = "https://github.com/Li-Chongyi/Zero-DCE (Zero-DCE_code/snapshots/Epoch99.pth)"
 SOURCE = "https://github.com/Li-Chongyi/Zero-DCE (authors' release; CC BY-NC 4.0, research use)"
@@ -39,48 +37,6 @@ def apply_curves(images: torch.Tensor, maps: Sequence[torch.Tensor]) -> torch.Te
     for r in maps:
         x = x + r * (x * x - x)
     return x
-
-
-def read_state_dict(path: "str | Path", authors_source: str) -> Tuple[Dict[str, torch.Tensor], str]:
-    """The state dict in an authors' file (a bare state dict) or a facebench checkpoint ({'model': ...}).
-
-    Loaded with `weights_only=True`: the authors' legacy (non-zip) pickles hold only an OrderedDict of
-    tensors, which the restricted unpickler accepts. Subnormal values are flushed to 0 (see
-    `flush_denormals`). Returns (state dict, source for WeightsInfo); raises CheckpointError naming
-    the file when it is neither.
-    """
-    checkpoint = load_checkpoint(path)
-    ours = isinstance(checkpoint, dict) and isinstance(checkpoint.get("model"), dict)
-    state = checkpoint["model"] if ours else checkpoint
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{path}: expected a state dict of tensors (or a checkpoint {{'model': state_dict}})")
-    return flush_denormals(state), ("facebench checkpoint" if ours else authors_source)
-
-
-def flush_denormals(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-    """Set subnormal float values (|v| < 1.2e-38) to 0.
-
-    The authors' Zero-DCE weights hold 19,266 subnormal values (filters decayed to nothing by weight
-    decay); x86 CPUs process subnormals ~40x slower (124 s instead of 2.6 s for a 640x480 image here).
-    The values are below 1.2e-38, so zeroing them leaves the outputs unchanged at float32 precision
-    (the authors' reference output is still matched to 2.4e-4, its float16 rounding).
-    """
-    flushed = {}
-    for key, value in state.items():
-        if value.is_floating_point():
-            value = torch.where(value.abs() < torch.finfo(value.dtype).tiny, torch.zeros_like(value), value)
-        flushed[key] = value
-    return flushed
-
-
-def load_strict(module: nn.Module, state: Dict[str, torch.Tensor], path: "str | Path") -> None:
-    """`module.load_state_dict(state, strict=True)` with a one-line error naming the file."""
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        detail = " ".join(line.strip() for line in first[:3])
-        raise ValueError(f"{path}: weights do not fit {type(module).__name__} ({detail})") from None
 
 
 class ZeroDCENet(nn.Module):
@@ -123,15 +79,16 @@ def init_weights(net: nn.Module) -> None:
             nn.init.normal_(m.weight, 0.0, 0.02)
 
 
-def weights_line(filename: str, origin: str) -> str:
-    """One line for `facebench list`: 'found: PATH' or 'missing: put FILE in HOME (from ORIGIN)'."""
-    found = find_user_weights(filename)
-    if found is not None:
-        return f"found: {found}"
-    return f"missing: put {filename} in {facebench_home()} or pass --weights PATH (from {origin})"
+class CurveEnhancer(AuthorsWeightsEnhancer):
+    """An authors'-weights enhancer whose `net(x)` returns (enhanced image, curve maps): Zero-DCE, Zero-DCE++."""
+
+    @torch.no_grad()
+    def enhance(self, images: torch.Tensor) -> torch.Tensor:
+        enhanced, _ = self.net(images.to(self.device).clamp(0, 1))
+        return enhanced.clamp(0, 1)
 
 
-class ZeroDCE(Enhancer):
+class ZeroDCE(CurveEnhancer):
     """`zerodce`: Zero-DCE with the authors' `Epoch99.pth` (or weights trained by `train-enhancer zerodce`).
 
     Args:
@@ -144,24 +101,9 @@ class ZeroDCE(Enhancer):
         paper="Guo et al., Zero-Reference Deep Curve Estimation for Low-Light Image Enhancement, CVPR 2020",
         weights_hint=f"{WEIGHTS_FILE} from {ORIGIN}",
     )
+    origin, source, default_weights_file = ORIGIN, SOURCE, WEIGHTS_FILE
 
     def __init__(self, weights: Optional[str] = None):
         super().__init__()
         self.net = ZeroDCENet()
-        self.load_weights(require_user_weights(self.name, WEIGHTS_FILE, ORIGIN, explicit=weights))
-        self.net.eval()
-
-    def load_weights(self, path: "str | Path") -> None:
-        """Load an authors' state dict or a facebench checkpoint strictly; records sha256 and source."""
-        state, source = read_state_dict(path, SOURCE)
-        load_strict(self.net, state, path)
-        self.weights = describe(path, source=source)
-
-    @classmethod
-    def weights_status(cls) -> str:
-        return weights_line(WEIGHTS_FILE, ORIGIN)
-
-    @torch.no_grad()
-    def enhance(self, images: torch.Tensor) -> torch.Tensor:
-        enhanced, _ = self.net(images.to(self.device).clamp(0, 1))
-        return enhanced.clamp(0, 1)
+        self._load_user_weights(WEIGHTS_FILE, weights)

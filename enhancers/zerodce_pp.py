@@ -17,16 +17,14 @@ Tensors: images [B, 3, H, W] float32 RGB in [0, 1]; curve map r [B, 3, H, W] in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facebench.enhancers.zerodce import apply_curves, load_strict, read_state_dict, weights_line
-from facebench.plugin_api import Enhancer, PluginMeta
-from facebench.weights import describe, require_user_weights
+from facebench.enhancers.zerodce import CurveEnhancer, apply_curves
+from facebench.plugin_api import PluginMeta
 
 ORIGIN = "https://github.com/Li-Chongyi/Zero-DCE_extension (Zero-DCE++/snapshots_Zero_DCE++/Epoch99.pth)"
 SOURCE = "https://github.com/Li-Chongyi/Zero-DCE_extension (authors' release; terms: see the repository)"
@@ -101,7 +99,7 @@ class ZeroDCEPlusConfig:
     scale_factor: float = 12  # curve estimated at 1/scale_factor resolution (authors' test value)
 
 
-class ZeroDCEPlus(Enhancer):
+class ZeroDCEPlus(CurveEnhancer):
     """`zerodce++`: Zero-DCE++ with the authors' `Epoch99.pth`; keeps any H x W (no cropping).
 
     Args:
@@ -116,6 +114,7 @@ class ZeroDCEPlus(Enhancer):
               "Estimation, TPAMI 2021",
         weights_hint=f"{WEIGHTS_FILE} from {ORIGIN}",
     )
+    origin, source, default_weights_file = ORIGIN, SOURCE, WEIGHTS_FILE
 
     def __init__(self, weights: Optional[str] = None, scale_factor: float = 12):
         super().__init__()
@@ -123,20 +122,4 @@ class ZeroDCEPlus(Enhancer):
             raise ValueError(f"zerodce++: scale_factor must be >= 1, got {scale_factor}")
         self.config = ZeroDCEPlusConfig(scale_factor)
         self.net = ZeroDCEPlusNet(scale_factor=scale_factor)
-        self.load_weights(require_user_weights(self.name, WEIGHTS_FILE, ORIGIN, explicit=weights))
-        self.net.eval()
-
-    def load_weights(self, path: "str | Path") -> None:
-        """Load the authors' state dict (or a facebench checkpoint) strictly; records sha256 and source."""
-        state, source = read_state_dict(path, SOURCE)
-        load_strict(self.net, state, path)
-        self.weights = describe(path, source=source)
-
-    @classmethod
-    def weights_status(cls) -> str:
-        return weights_line(WEIGHTS_FILE, ORIGIN)
-
-    @torch.no_grad()
-    def enhance(self, images: torch.Tensor) -> torch.Tensor:
-        enhanced, _ = self.net(images.to(self.device).clamp(0, 1))
-        return enhanced.clamp(0, 1)
+        self._load_user_weights(WEIGHTS_FILE, weights)

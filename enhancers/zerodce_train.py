@@ -21,7 +21,8 @@ import torch
 
 from facebench.checkpoint import save_checkpoint
 from facebench.datasets.images import IMAGE_SUFFIXES, read_image
-from facebench.enhancers.zerodce import ZeroDCENet, init_weights, load_strict, read_state_dict
+from facebench.enhancers.authors_weights import load_strict, read_state_dict
+from facebench.enhancers.zerodce import ZeroDCENet, init_weights
 from facebench.enhancers.zerodce_losses import ZeroReferenceWeights, zero_reference_losses
 from facebench.training import (CSVLogger, NonFiniteLossError, check_finite, load_training_state, resolve_device,
                                 save_training_state, seed_everything)

@@ -47,16 +47,22 @@ def build_enhancer(spec: str, weights: Optional[Dict[str, str]] = None, device: 
         single = len(parts) == 1
         path = weights.get(part) or (weights.get("") if single else None)
         kwargs = {**(options.get("", {}) if single else {}), **options.get(part, {})}
-        if path:
-            kwargs["weights"] = path
-        try:
-            enhancer = ENHANCERS.create(part, **kwargs)
-        except TypeError as exc:
-            raise PluginError(f"enhancer {part!r}: bad option or weights ({exc})") from None
-        if not isinstance(enhancer, Enhancer):
-            raise PluginError(f"enhancer {part!r} did not produce a facebench Enhancer (got {type(enhancer).__name__})")
-        built.append(enhancer.to(device))
+        built.append(_create(ENHANCERS, Enhancer, part, path, kwargs).to(device))
     return built[0] if len(built) == 1 else Chain(built).to(device)
+
+
+def _create(registry: Registry, base: type, name: str, weights: Optional[str], kwargs: dict):
+    """registry.create(name, weights=..., **kwargs), checked to be a `base`; bad kwargs -> PluginError."""
+    if weights:
+        kwargs = {**kwargs, "weights": weights}
+    try:
+        plugin = registry.create(name, **kwargs)
+    except TypeError as exc:
+        raise PluginError(f"{registry.kind} {name!r}: bad setting or weights ({exc})") from None
+    if not isinstance(plugin, base):
+        raise PluginError(f"{registry.kind} {name!r} did not produce a facebench {base.__name__} "
+                          f"(got {type(plugin).__name__})")
+    return plugin
 
 
 def check_enhancer_args(specs: Sequence[str], weights: Dict[str, str], options: Dict[str, dict]) -> None:
@@ -74,13 +80,4 @@ def check_enhancer_args(specs: Sequence[str], weights: Dict[str, str], options: 
 
 def build_detector(spec: str, weights: Optional[str] = None, device: str = "cpu", **settings) -> Detector:
     """Create the detector `spec` with optional weights path and settings (score threshold, scale...)."""
-    kwargs = dict(settings)
-    if weights:
-        kwargs["weights"] = weights
-    try:
-        detector = DETECTORS.create(spec, **kwargs)
-    except TypeError as exc:
-        raise PluginError(f"detector {spec!r}: bad setting or weights ({exc})") from None
-    if not isinstance(detector, Detector):
-        raise PluginError(f"detector {spec!r} did not produce a facebench Detector (got {type(detector).__name__})")
-    return detector.to(device)
+    return _create(DETECTORS, Detector, spec, weights, settings).to(device)

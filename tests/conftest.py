@@ -2,9 +2,19 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+
+# $FACEBENCH_HOME layout the plugins look up (their WEIGHTS_FILE / weights_file(variant)) -> the file or
+# folder in ../shared holding the authors' released weights.
+_SHARED_WEIGHTS = {
+    "zerodce/Epoch99.pth": "specs/zerodce/Epoch99.pth",
+    "zerodce_pp": "data/weights/zerodce_pp",
+    "sci": "data/weights/sci",
+    "ruas": "data/weights/ruas",
+}
 
 
 @pytest.fixture
@@ -13,3 +23,25 @@ def shared() -> Path:
     if not (SHARED / "specs").is_dir():
         pytest.skip(f"needs ../shared beside the repository ({SHARED} not found)")
     return SHARED
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread during the test (the machine is shared; keeps timings predictable)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def weights_home(shared, tmp_path, monkeypatch) -> Path:
+    """A fresh $FACEBENCH_HOME (set for the test) whose entries are symlinks to the authors' weights in
+    ../shared: zerodce/Epoch99.pth, zerodce_pp/, sci/, ruas/."""
+    home = tmp_path / "facebench_home"
+    for entry, target in _SHARED_WEIGHTS.items():
+        link = home / entry
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(shared / target, target_is_directory=(shared / target).is_dir())
+    monkeypatch.setenv("FACEBENCH_HOME", str(home))
+    return home

@@ -99,7 +99,7 @@ def test_enhancer_options_reach_the_right_part():
     chain = build_enhancer("gamma+clahe", options={"gamma": {"gamma": 0.5}, "clahe": {"clip_limit": 3.0}})
     assert [p.settings() for p in chain.parts] == [{"gamma": 0.5}, {"clip_limit": 3.0, "tile_grid": 8}]
     assert build_enhancer("gamma", options={"": {"gamma": 0.7}}).settings() == {"gamma": 0.7}
-    with pytest.raises(PluginError, match="bad option"):
+    with pytest.raises(PluginError, match="bad setting"):
         build_enhancer("gamma", options={"": {"gamma_typo": 0.7}})
 
 

@@ -8,23 +8,10 @@ from facebench.enhancers.ruas import RUAS, max2x2
 from facebench.weights import MissingWeightsError
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-@pytest.fixture
-def home(shared, tmp_path, monkeypatch):
-    """$FACEBENCH_HOME/ruas -> the shared folder holding dark.pt, lol.pt, upe.pt."""
-    (tmp_path / "ruas").symlink_to(shared / "data" / "weights" / "ruas", target_is_directory=True)
-    monkeypatch.setenv("FACEBENCH_HOME", str(tmp_path))
-    return tmp_path
-
-
-def test_dark_reproduces_authors_output_and_denoised(home, shared):
+def test_dark_reproduces_authors_output_and_denoised(weights_home, shared):
     enhancer = RUAS()
     assert enhancer.settings() == {"variant": "dark", "output": "enhanced"}
     x = torch.from_numpy(read_image(shared / "data" / "darkface_sample" / "image" / "3.png"))
@@ -38,7 +25,7 @@ def test_dark_reproduces_authors_output_and_denoised(home, shared):
     assert torch.equal(enhancer.enhance(x[:, :, :64, :96]), enhancer.net(x[:, :, :64, :96])[0])
 
 
-def test_variants_pick_the_authors_output(home):
+def test_variants_pick_the_authors_output(weights_home):
     x = torch.rand(2, 3, 21, 17) * 0.3
     for variant, output in (("lol", "denoised"), ("upe", "enhanced")):
         enhancer = RUAS(variant=variant)

@@ -8,20 +8,7 @@ from facebench.enhancers.sci import SCI, VARIANTS
 from facebench.weights import MissingWeightsError
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
-def home(shared, tmp_path, monkeypatch):
-    """$FACEBENCH_HOME/sci -> the shared folder holding easy.pt, medium.pt, difficult.pt."""
-    (tmp_path / "sci").symlink_to(shared / "data" / "weights" / "sci", target_is_directory=True)
-    monkeypatch.setenv("FACEBENCH_HOME", str(tmp_path))
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
@@ -30,7 +17,7 @@ def darkface_3(shared) -> torch.Tensor:
     return torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255.0
 
 
-def test_difficult_reproduces_authors_reference(home, shared, darkface_3):
+def test_difficult_reproduces_authors_reference(weights_home, shared, darkface_3):
     enhancer = SCI()
     assert enhancer.config.variant == "difficult"
     reference = np.load(shared / "specs" / "sci" / "reference_darkface_3.npz")["output"].astype(np.float32)
@@ -40,7 +27,7 @@ def test_difficult_reproduces_authors_reference(home, shared, darkface_3):
     assert "MIT" in enhancer.weights.source
 
 
-def test_variants_load_and_differ(home):
+def test_variants_load_and_differ(weights_home):
     x = torch.rand(2, 3, 19, 27) * 0.2
     outputs = {}
     for variant in VARIANTS:

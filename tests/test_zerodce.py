@@ -10,22 +10,7 @@ from facebench.enhancers.zerodce import ZeroDCE, ZeroDCENet
 from facebench.weights import MissingWeightsError
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The CI machine is shared: one torch thread keeps timings predictable."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
-def home(shared, tmp_path, monkeypatch):
-    """$FACEBENCH_HOME holding zerodce/Epoch99.pth (a symlink to the shared file)."""
-    (tmp_path / "zerodce").mkdir()
-    (tmp_path / "zerodce" / "Epoch99.pth").symlink_to(shared / "specs" / "zerodce" / "Epoch99.pth")
-    monkeypatch.setenv("FACEBENCH_HOME", str(tmp_path))
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _as_batch(rgb: np.ndarray) -> torch.Tensor:
@@ -38,14 +23,14 @@ def test_legacy_checkpoint_loads_with_weights_only(shared):
     assert sum(v.numel() for v in state.values()) == 79_416 == sum(p.numel() for p in ZeroDCENet().parameters())
 
 
-def test_subnormal_weights_are_flushed(home):
+def test_subnormal_weights_are_flushed(weights_home):
     """The authors' file holds ~19k subnormal weights that make CPU inference ~40x slower."""
     tiny = torch.finfo(torch.float32).tiny
     weights = torch.cat([p.flatten() for p in ZeroDCE().net.parameters()])
     assert not ((weights.abs() < tiny) & (weights != 0)).any()
 
 
-def test_reproduces_authors_reference_output(home, shared):
+def test_reproduces_authors_reference_output(weights_home, shared):
     enhancer = ZeroDCE()  # found through $FACEBENCH_HOME
     image = _as_batch(read_image(shared / "specs" / "zerodce" / "DICM_01.jpg"))
     reference = np.load(shared / "specs" / "zerodce" / "reference_DICM_01.npz")["output"].astype(np.float32)
@@ -56,7 +41,7 @@ def test_reproduces_authors_reference_output(home, shared):
     assert "Li-Chongyi/Zero-DCE" in enhancer.weights.source
 
 
-def test_keeps_size_batches_and_range(home):
+def test_keeps_size_batches_and_range(weights_home):
     enhancer = ZeroDCE()
     images = torch.rand(3, 3, 17, 23) * 0.2
     out = enhancer.enhance(images)
@@ -72,8 +57,8 @@ def test_missing_weights_give_one_clear_message(tmp_path, monkeypatch):
     assert "missing" in ZeroDCE.weights_status()
 
 
-def test_weights_status_and_explicit_path(home, shared):
-    assert str(home / "zerodce" / "Epoch99.pth") in ZeroDCE.weights_status()
+def test_weights_status_and_explicit_path(weights_home, shared):
+    assert str(weights_home / "zerodce" / "Epoch99.pth") in ZeroDCE.weights_status()
     explicit = ZeroDCE(weights=str(shared / "specs" / "zerodce" / "Epoch99.pth"))
     assert explicit.identity()["weights"]["path"].endswith("Epoch99.pth")
 

@@ -8,19 +8,12 @@ from facebench.datasets.images import read_image
 from facebench.enhancers.zerodce_pp import ZeroDCEPlus
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
-def enhancer(shared, tmp_path, monkeypatch):
-    (tmp_path / "zerodce_pp").mkdir()
-    (tmp_path / "zerodce_pp" / "Epoch99.pth").symlink_to(shared / "data" / "weights" / "zerodce_pp" / "Epoch99.pth")
-    monkeypatch.setenv("FACEBENCH_HOME", str(tmp_path))
+def enhancer(weights_home) -> ZeroDCEPlus:
+    """Zero-DCE++ with the authors' weights, found through $FACEBENCH_HOME/zerodce_pp/Epoch99.pth."""
     return ZeroDCEPlus()
 
 

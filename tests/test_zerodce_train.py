@@ -15,12 +15,7 @@ from facebench.enhancers.zerodce_train import ZeroDCETrainConfig, load_batch, tr
 from facebench.training import NonFiniteLossError
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +26,15 @@ MERGES = ("vote", "nms")
 # Size filters of the WIDER schedule (pixels of the input image, public convention w = x2 - x1 + 1).
 _SHRUNK_MIN_SIDE = 30.0
 _ENLARGED_MAX_SIDE = 100.0
+
+
+def ints_to_floats(config: object, names: Sequence[str]) -> None:
+    """Store the int values of the float fields `names` of a frozen dataclass as floats, so that settings
+    2 and 2.0 give one identity (and one detection-cache key)."""
+    for name in names:
+        value = getattr(config, name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            object.__setattr__(config, name, float(value))
 
 
 @dataclass(frozen=True)
@@ -61,10 +70,7 @@ class TestTimeConfig:
     keep_top_k: int = 750
 
     def __post_init__(self):
-        for name in ("scale", "max_pixels", "score_threshold", "nms_iou"):  # 2 and 2.0: one identity
-            value = getattr(self, name)
-            if isinstance(value, int) and not isinstance(value, bool):
-                object.__setattr__(self, name, float(value))
+        ints_to_floats(self, ("scale", "max_pixels", "score_threshold", "nms_iou"))
         problems = []
         if self.procedure not in PROCEDURES:
             problems.append(f"procedure {self.procedure!r} not in {PROCEDURES}")

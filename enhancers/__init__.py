@@ -5,6 +5,7 @@ Names map to lazy 'module:Class' paths so listing enhancers imports no model cod
 
 BUILTIN_ENHANCERS = {
     "none": "facebench.enhancers.classic:Identity",
+    "mlsm": "facebench.enhancers.mlsm:MLSMEnhancer",
     "gamma": "facebench.enhancers.classic:Gamma",
     "he": "facebench.enhancers.classic:HistogramEqualization",
     "clahe": "facebench.enhancers.classic:CLAHE",

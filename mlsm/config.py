@@ -19,7 +19,7 @@ class ModelConfig:
         width: channels inside the VAE sub-encoders / sub-decoders.
         latent_channels: channels of every latent l^i (mean and log-variance each).
         stem_downsample: stride-2 convs before l^0, so l^0 has 1/2**stem_downsample of the image size
-            (the paper does not say; 1 keeps the cost of the full-resolution mapping affordable).
+            (the paper does not say; 2 keeps the mapping networks affordable on a CPU).
         encoder_convs: 3x3 conv + InstanceNorm + ReLU units per sub-encoder.
         decoder_convs: 3x3 conv + ReLU units per sub-decoder (no norm, so output brightness is free).
         mapping_width: channels inside each latent mapping network M_i.
@@ -30,7 +30,7 @@ class ModelConfig:
     levels: int = 3
     width: int = 32
     latent_channels: int = 16
-    stem_downsample: int = 1
+    stem_downsample: int = 2
     encoder_convs: int = 1
     decoder_convs: int = 1
     mapping_width: int = 32

@@ -11,14 +11,14 @@ import torch.nn.functional as F
 from facebench.mlsm.model import MLSM
 
 
-def pad_to(x: torch.Tensor, multiple: int, min_size: int = 0) -> torch.Tensor:
-    """Reflect-pad bottom/right so both sides are multiples of `multiple` and at least `min_size`.
+def pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Reflect-pad bottom/right so both sides are multiples of `multiple`.
 
     Reflection needs pad < side, so very small images are padded in several reflect rounds.
     """
     h, w = x.shape[-2:]
-    target_h = max(-(-h // multiple) * multiple, min_size)
-    target_w = max(-(-w // multiple) * multiple, min_size)
+    target_h = -(-h // multiple) * multiple
+    target_w = -(-w // multiple) * multiple
     while x.shape[-2] < target_h or x.shape[-1] < target_w:
         ph = min(target_h - x.shape[-2], x.shape[-2] - 1)
         pw = min(target_w - x.shape[-1], x.shape[-1] - 1)
@@ -65,16 +65,18 @@ def enhance_tiled(model: MLSM, images: torch.Tensor, tile: int = 512, overlap: i
     h, w = images.shape[-2:]
     if h <= tile and w <= tile:
         return enhance_padded(model, images)
-    padded = pad_to(images, multiple, min_size=tile)
+    # Tiles are only as tall (wide) as the padded image when it fits the tile in that direction.
+    tile_h, tile_w = (min(tile, -(-side // multiple) * multiple) for side in (h, w))
+    padded = pad_to(images, multiple)
     ph, pw = padded.shape[-2:]
     out = torch.zeros_like(padded)
     weight = torch.zeros((1, 1, ph, pw), device=padded.device, dtype=padded.dtype)
-    for top in _starts(ph, tile, tile - overlap):
-        for left in _starts(pw, tile, tile - overlap):
-            crop = padded[..., top:top + tile, left:left + tile]
+    for top in _starts(ph, tile_h, tile_h - overlap):
+        for left in _starts(pw, tile_w, tile_w - overlap):
+            crop = padded[..., top:top + tile_h, left:left + tile_w]
             pred = model(crop).float()
             win = _ramp(crop.shape[-2], overlap, padded.device, padded.dtype)[:, None] * \
                 _ramp(crop.shape[-1], overlap, padded.device, padded.dtype)[None, :]
-            out[..., top:top + tile, left:left + tile] += pred * win
-            weight[..., top:top + tile, left:left + tile] += win
+            out[..., top:top + tile_h, left:left + tile_w] += pred * win
+            weight[..., top:top + tile_h, left:left + tile_w] += win
     return (out / weight)[..., :h, :w].clamp(0, 1)

@@ -29,8 +29,8 @@ from facebench.image_quality import QualityMeter
 from facebench.mlsm.config import LossConfig, ModelConfig
 from facebench.mlsm.data import DataConfig, TrainingData, to_tensor, to_uint8
 from facebench.mlsm.inference import enhance_padded, pad_to
-from facebench.mlsm.losses import (PatchDiscriminator, build_perceptual, lsgan_discriminator_loss,
-                                   lsgan_generator_loss)
+from facebench.mlsm.losses import (PatchDiscriminator, build_perceptual, find_vgg_weights,
+                                   lsgan_discriminator_loss, lsgan_generator_loss)
 from facebench.mlsm.model import MLSM
 from facebench.training import (CSVLogger, DistributedContext, check_finite, init_distributed, linear_decay,
                                 load_training_state, resolve_device, save_training_state, seed_everything)
@@ -103,7 +103,6 @@ class MLSMTrainer:
         kind = self.loss_cfg.perceptual_kind
         if kind == "ssim":
             return {"kind": "ssim", "note": "substitute: 1 - SSIM (no ImageNet VGG weights used)"}
-        from facebench.mlsm.losses import find_vgg_weights
         path = find_vgg_weights(kind, self.opts.vgg_weights)
         return {"kind": kind, "weights": str(path), "sha256": sha256_of(path)}
 

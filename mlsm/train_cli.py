@@ -93,4 +93,5 @@ def train_mlsm(out_dir, stage, paired, dark, normal, synthetic, val_count, qfs, 
     except (MissingVGGError, NonFiniteLossError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     for name, metrics in results.items():
-        click.echo(f"{name}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+        if metrics:  # only the main process validates
+            click.echo(f"{name}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))

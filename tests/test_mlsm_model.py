@@ -14,6 +14,15 @@ from facebench.mlsm.model import MLSM
 TINY = dict(width=8, latent_channels=4, mapping_width=8, mapping_resblocks=1)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One torch thread: the tiny models are faster so, and the test machine is shared."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.mark.parametrize("levels", [1, 2, 3])
 def test_latent_shapes_per_level_odd_size(levels):
     torch.manual_seed(0)
@@ -100,3 +109,34 @@ def test_missing_vgg_gives_one_clear_message(tmp_path, monkeypatch):
     assert "vgg19-dcbb9e9d.pth" in message
     with pytest.raises(MissingVGGError, match="file not found"):
         build_perceptual("vgg16", str(tmp_path / "nope.pth"))
+
+
+def test_shipped_weights_load_and_keep_size():
+    from facebench.enhancers.mlsm import DEFAULT_WEIGHTS, MLSMEnhancer
+
+    enhancer = MLSMEnhancer()
+    assert enhancer.weights.source == "shipped with facebench" and enhancer.weights.path == str(DEFAULT_WEIGHTS)
+    assert enhancer(torch.rand(1, 3, 37, 53) * 0.2).shape == (1, 3, 37, 53)
+
+
+def test_shipped_weights_beat_identity_on_held_out_pairs(shared):
+    from facebench.degrade import jpeg_roundtrip
+    from facebench.enhancers.mlsm import MLSMEnhancer
+    from facebench.image_quality import psnr, psnr_b
+    from facebench.mlsm.data import read_rgb, to_tensor, to_uint8
+
+    enhancer = MLSMEnhancer()
+    folder = shared / "data" / "paired" / "sice_part1"
+    for name in ("129.jpg", "130.jpg"):  # held out from training (metadata.data.val_ids)
+        assert any(v.endswith("/" + name) for v in _val_ids())
+        low = jpeg_roundtrip(read_rgb(folder / "low" / name), 90)
+        high = read_rgb(folder / "high" / name)
+        out = to_uint8(enhancer(to_tensor(low)))
+        assert psnr(out, high) > psnr(low, high) + 3 and psnr_b(out, high) > psnr_b(low, high) + 3
+
+
+def _val_ids():
+    from facebench.checkpoint import load_checkpoint
+    from facebench.enhancers.mlsm import DEFAULT_WEIGHTS
+
+    return load_checkpoint(DEFAULT_WEIGHTS)["metadata"]["data"]["val_ids"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +23,15 @@ from facebench.mlsm.train import MLSMTrainer, TrainOptions
 
 TINY = ModelConfig(levels=2, width=8, latent_channels=4, mapping_width=8, mapping_resblocks=1)
 LOSS = LossConfig(perceptual_kind="ssim", gan=0.01)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One torch thread: the tiny models are faster so, and the test machine is shared."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 def _image(seed: int, size: int = 48) -> np.ndarray:
@@ -126,7 +137,7 @@ def test_tiny_overfit_loss_falls(tmp_path):
         optimizer.zero_grad()
         terms["l1"].backward()
         optimizer.step()
-        losses.append(float(terms["l1"]))
+        losses.append(float(terms["l1"].detach()))
     assert losses[-1] < losses[0] / 4, (losses[0], losses[-1])
 
 
@@ -152,13 +163,45 @@ def test_torchrun_two_cpu_processes(tmp_path):
         cv2.imwrite(str(high / f"{i}.png"), _image(i))
         cv2.imwrite(str(low / f"{i}.png"), _image(i) // 6)
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "0",
+    with socket.socket() as sock:  # a free port for the rendezvous (torchrun's static rendezvous rejects 0)
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
            "-m", "facebench", "train-enhancer", "mlsm", "--out", str(out), "--paired", str(tmp_path / "pairs"),
            "--val-count", "1", "--no-mapping", "--levels", "2", "--width", "8", "--latent-channels", "4",
            "--perceptual", "ssim", "--steps", "3", "--batch-size", "1", "--crop", "32", "--threads", "1",
            "--device", "cpu", "--no-progress"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
-    assert result.returncode == 0, result.stderr[-2000:]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        _, stderr = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # torchrun and both workers
+        proc.communicate()
+        raise
+    assert proc.returncode == 0, stderr[-2000:]
     meta = load_checkpoint(out / "mlsm.pt")["metadata"]
     assert meta["world_size"] == 2 and meta["stages"]["mapping"]["steps"] == 3
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    from facebench.training import NonFiniteLossError
+
+    trainer = _trainer(tmp_path)
+    original = MLSMTrainer.compute_losses
+
+    calls = []
+
+    def nan_at_step_three(self, stage, batch):
+        terms, output, target = original(self, stage, batch)
+        calls.append(1)
+        if len(calls) == 3:  # steps 0 and 1 are fine, checkpoint at step 2, then NaN
+            terms["l1"] = terms["l1"] * float("nan")
+        return terms, output, target
+
+    monkeypatch.setattr(MLSMTrainer, "compute_losses", nan_at_step_three)
+    with pytest.raises(NonFiniteLossError, match="'l1' is nan at step 2.*last.pt"):
+        trainer.run_stage("vae-dark")
+    kept = load_checkpoint(tmp_path / "vae-dark" / "last.pt")
+    assert kept["step"] == 2 and all(torch.isfinite(v).all() for v in kept["modules"]["net"].values())

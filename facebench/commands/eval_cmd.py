@@ -50,7 +50,9 @@ def _run_dir(out: str, ctx) -> Path:
 @click.option("--detector-opt", multiple=True, help="Detector setting KEY=VALUE (e.g. scale=2), repeatable.")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N")
 @click.option("--batch-size", default=4, show_default=True, type=click.IntRange(min=1))
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=0), help="Decoding processes.")
+@click.option("--workers", type=click.IntRange(min=0),
+              help="Decoding processes [default: 2 with CUDA; 0 on the CPU, where the networks already use "
+                   "every core - see benchmarks/README.md].")
 @click.option("--out", type=click.Path(), help="Run directory [default: runs/<timestamp>].")
 @click.option("--cache-dir", type=click.Path(), help="Detection cache [default: $FACEBENCH_HOME/cache/detections].")
 @click.option("--bootstrap", default=1000, show_default=True, type=click.IntRange(min=0),
@@ -82,6 +84,8 @@ def eval_cmd(data, limit, ids, enhancers, weights, enhancer_opt, qfs, detector, 
                    f"({len(dataset)} images, {dataset.num_faces} faces) - not real dark photos.", err=True)
     config = SweepConfig(enhancers=tuple(enhancers), qfs=tuple(qf_values), weights=weight_map, options=enhancer_options,
                          bootstrap=bootstrap, seed=seed, out=run_dir, cache_root=Path(cache_dir) if cache_dir else default_cache_root())
+    if workers is None:
+        workers = 2 if torch_device.type == "cuda" else 0
     settings = PipelineSettings(batch_size=batch_size, workers=workers, progress=not no_progress,
                                 save_enhanced=run_dir / "enhanced" if save_enhanced else None)
     try:

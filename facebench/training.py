@@ -6,6 +6,7 @@ The training loops themselves stay plain and live with their models (mlsm/, enha
 from __future__ import annotations
 
 import csv
+import importlib.util
 import math
 import os
 import random
@@ -89,11 +90,20 @@ def check_finite(losses: Mapping[str, torch.Tensor], step: int, last_checkpoint:
 
 
 class CSVLogger:
-    """Appends one row per call to a CSV file; keeps earlier rows when a run resumes."""
+    """Appends one row per call to a CSV file; keeps earlier rows when a run resumes.
+
+    When the `tensorboard` package is installed, every numeric column is also written as a TensorBoard
+    scalar (tag "<csv name>/<column>", x axis = the row's "step") to `<csv folder>/tensorboard/`.
+    """
 
     def __init__(self, path: "str | Path"):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._board = None
+        if importlib.util.find_spec("tensorboard") is not None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._board = SummaryWriter(log_dir=str(self.path.parent / "tensorboard"))
 
     def log(self, row: Dict[str, Any]) -> None:
         new = not self.path.exists() or self.path.stat().st_size == 0
@@ -102,6 +112,11 @@ class CSVLogger:
             if new:
                 writer.writeheader()
             writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+        if self._board is not None and "step" in row:
+            for key, value in row.items():
+                if key != "step" and isinstance(value, (int, float)):
+                    self._board.add_scalar(f"{self.path.stem}/{key}", value, int(row["step"]))
+            self._board.flush()
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:

@@ -1,0 +1,67 @@
+"""Shared training pieces: CSV (+ TensorBoard) logging, the NaN guard, linear decay, exact resume."""
+import math
+
+import pytest
+import torch
+
+from facebench.training import (CSVLogger, NonFiniteLossError, check_finite, linear_decay, load_training_state,
+                                save_training_state)
+
+
+def test_csv_log_appends_across_resumes(tmp_path):
+    CSVLogger(tmp_path / "log.csv").log({"step": 1, "loss": 0.5})
+    CSVLogger(tmp_path / "log.csv").log({"step": 2, "loss": 0.25})
+    assert (tmp_path / "log.csv").read_text().splitlines() == ["step,loss", "1,0.5", "2,0.25"]
+
+
+def test_tensorboard_mirror_when_installed(tmp_path):
+    pytest.importorskip("tensorboard", reason="tensorboard not installed (optional)")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logger = CSVLogger(tmp_path / "train.csv")
+    for step in (1, 2, 3):
+        logger.log({"step": step, "loss": 1.0 / step, "name": "x"})
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    values = [(e.step, e.value) for e in events.Scalars("train/loss")]
+    assert [s for s, _ in values] == [1, 2, 3] and values[2][1] == pytest.approx(1 / 3)
+
+
+def test_nan_guard_names_the_term_and_the_checkpoint(tmp_path):
+    check_finite({"l1": torch.tensor(0.3)}, 5, None)
+    with pytest.raises(NonFiniteLossError, match=r"'gan' is nan at step 7.*last.pt"):
+        check_finite({"l1": torch.tensor(0.3), "gan": torch.tensor(math.nan)}, 7, tmp_path / "last.pt")
+
+
+def test_linear_decay_is_constant_then_linear_to_zero():
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    sched = linear_decay(opt, total_steps=10, decay_start=6)
+    lrs = []
+    for _ in range(10):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[:7] == [1.0] * 7 and lrs[7:] == pytest.approx([0.75, 0.5, 0.25])
+
+
+def test_training_state_round_trip_continues_exactly(tmp_path):
+    def run(model, opt, steps):
+        for _ in range(steps):
+            loss = (model(torch.randn(4, 3)) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return model
+
+    torch.manual_seed(0)
+    straight = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(straight.parameters())
+    run(straight, opt, 2)
+    save_training_state(tmp_path / "s.pt", {"net": straight}, {"adam": opt}, {}, 2, {"note": "x"})
+    expected = run(straight, opt, 3).weight.detach().clone()
+
+    resumed = torch.nn.Linear(3, 2)
+    opt2 = torch.optim.Adam(resumed.parameters())
+    state = load_training_state(tmp_path / "s.pt", {"net": resumed}, {"adam": opt2}, {})
+    assert state["step"] == 2 and state["metadata"] == {"note": "x"}
+    assert torch.equal(run(resumed, opt2, 3).weight, expected)

@@ -33,6 +33,7 @@ CASES = {
     "sci": ("facebench.enhancers.sci:SCI", {"variant": "difficult"}, SHARED / "data/weights/sci/difficult.pt"),
     "ruas": ("facebench.enhancers.ruas:RUAS", {"variant": "dark"}, SHARED / "data/weights/ruas/dark.pt"),
     "ruas-lol": ("facebench.enhancers.ruas:RUAS", {"variant": "lol"}, SHARED / "data/weights/ruas/lol.pt"),
+    "deblock": ("facebench.enhancers.deblock:Deblock", {}, None),  # shipped weights: never missing
 }
 
 
@@ -52,7 +53,7 @@ def _build(case: str):
     try:
         return ENHANCERS.create(spec, **settings)
     except MissingWeightsError:
-        if not fallback.is_file():
+        if fallback is None or not fallback.is_file():
             raise
         return ENHANCERS.create(spec, weights=str(fallback), **settings)
 

@@ -14,27 +14,12 @@ import os
 import platform
 import statistics
 import time
-from pathlib import Path
 
-import cv2
 import torch
 
 from facebench.plugins import DETECTORS
+from frames import HEIGHT, WIDTH, darkface_frame  # benchmarks/frames.py, beside this script
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared/data/darkface_sample/image/1.png"
-HEIGHT, WIDTH = 720, 1080
-
-
-def _input_image() -> "tuple[torch.Tensor, str]":
-    """Tensor[1, 3, 720, 1080] float RGB in [0, 1] on the 8-bit grid, and a short description."""
-    if SAMPLE.is_file():
-        rgb = cv2.cvtColor(cv2.imread(str(SAMPLE)), cv2.COLOR_BGR2RGB)
-        if rgb.shape[:2] != (HEIGHT, WIDTH):
-            rgb = cv2.resize(rgb, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
-        return torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255, f"DARK FACE {SAMPLE.name}"
-    generator = torch.Generator().manual_seed(0)
-    noise = (torch.rand(1, 3, HEIGHT, WIDTH, generator=generator) * 0.1 * 255).round() / 255
-    return noise, "dark noise"
 
 
 def _time(detector, images: torch.Tensor, warmup: int, repeats: int) -> "tuple[list, int]":
@@ -58,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    images, what = _input_image()
+    images, what = darkface_frame()
     load = os.getloadavg()[0]
     cpu = f"{platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, load {load:.1f}"
     print("| detector | scale | input | device | median ms/image | min ms/image | detections |")

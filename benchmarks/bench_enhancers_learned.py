@@ -17,15 +17,13 @@ import statistics
 import time
 from pathlib import Path
 
-import cv2
 import torch
 
 from facebench.plugins import ENHANCERS
 from facebench.weights import MissingWeightsError
+from frames import HEIGHT, WIDTH, darkface_frame  # benchmarks/frames.py, beside this script
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-SAMPLE = SHARED / "data/darkface_sample/image/1.png"
-HEIGHT, WIDTH = 720, 1080
 # (plugin class spec, constructor settings, weights file under ../shared used when the user has none)
 CASES = {
     "zerodce": ("facebench.enhancers.zerodce:ZeroDCE", {}, SHARED / "specs/zerodce/Epoch99.pth"),
@@ -35,17 +33,6 @@ CASES = {
     "ruas-lol": ("facebench.enhancers.ruas:RUAS", {"variant": "lol"}, SHARED / "data/weights/ruas/lol.pt"),
     "deblock": ("facebench.enhancers.deblock:Deblock", {}, None),  # shipped weights: never missing
 }
-
-
-def _input_image() -> "tuple[torch.Tensor, str]":
-    """Tensor[1, 3, 720, 1080] float RGB in [0, 1], and a short description."""
-    if SAMPLE.is_file():
-        rgb = cv2.cvtColor(cv2.imread(str(SAMPLE)), cv2.COLOR_BGR2RGB)
-        if rgb.shape[:2] != (HEIGHT, WIDTH):
-            rgb = cv2.resize(rgb, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
-        return torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255, f"DARK FACE {SAMPLE.name}"
-    generator = torch.Generator().manual_seed(0)
-    return torch.rand(1, 3, HEIGHT, WIDTH, generator=generator) * 0.1, "dark noise"
 
 
 def _build(case: str):
@@ -81,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    images, what = _input_image()
+    images, what = darkface_frame()
     images = images.to(args.device)
     print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, {args.device}, input {what} {WIDTH}x{HEIGHT}")

@@ -14,13 +14,7 @@ from facebench.mlsm.model import MLSM
 TINY = dict(width=8, latent_channels=4, mapping_width=8, mapping_resblocks=1)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: the tiny models are faster so, and the test machine is shared."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models run faster on one thread
 
 
 @pytest.mark.parametrize("levels", [1, 2, 3])

@@ -25,13 +25,7 @@ TINY = ModelConfig(levels=2, width=8, latent_channels=4, mapping_width=8, mappin
 LOSS = LossConfig(perceptual_kind="ssim", gan=0.01)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: the tiny models are faster so, and the test machine is shared."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models run faster on one thread
 
 
 def _image(seed: int, size: int = 48) -> np.ndarray:

@@ -54,14 +54,9 @@ class DetectionCache:
         return self.folder / f"{_safe_name(image_id)}.npy"
 
     def get(self, image_id: str) -> Optional[np.ndarray]:
-        """Detections [N, 5] for `image_id`, or None when not computed yet (or unreadable)."""
+        """Detections [N, 5] for `image_id`, or None when not computed yet."""
         path = self._path(image_id)
-        if not path.exists():
-            return None
-        try:
-            return np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            return None
+        return np.load(path, allow_pickle=False) if path.exists() else None
 
     def put(self, image_id: str, detections: np.ndarray) -> None:
         """Store detections float64 [N, 5] for `image_id` atomically."""

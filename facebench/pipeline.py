@@ -107,7 +107,8 @@ def run_detection(dataset: FaceDataset, qf: QualityFactor, enhancer: Enhancer, d
     """
     rank, world = shard
     samples = dataset.samples[rank::world]
-    todo = [s for s in samples if cache.get(s.image_id) is None]
+    missing = set(cache.missing([s.image_id for s in samples]))
+    todo = [s for s in samples if s.image_id in missing]
     timings = {"total_s": 0.0, "enhance_s": 0.0, "detect_s": 0.0,
                "images_computed": len(todo), "images_cached": len(samples) - len(todo)}
     if not todo:

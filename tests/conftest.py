@@ -1,4 +1,5 @@
 """Shared test fixtures. `shared` is ../shared beside the repository; tests needing it skip without it."""
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,19 @@ _SHARED_WEIGHTS = {
     "sci": "data/weights/sci",
     "ruas": "data/weights/ruas",
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_facebench_home(tmp_path_factory):
+    """A fresh $FACEBENCH_HOME for the whole session (subprocesses inherit it): tests never read the
+    user's weights or caches nor write into ~/.cache/facebench."""
+    previous = os.environ.get("FACEBENCH_HOME")
+    os.environ["FACEBENCH_HOME"] = str(tmp_path_factory.mktemp("facebench_home"))
+    yield
+    if previous is None:
+        del os.environ["FACEBENCH_HOME"]
+    else:
+        os.environ["FACEBENCH_HOME"] = previous
 
 
 @pytest.fixture

@@ -16,4 +16,5 @@ BUILTIN_ENHANCERS = {
     "lime": "facebench.enhancers.lime:LIME",
     "msrcr": "facebench.enhancers.msrcr:MSRCR",
     "deblock": "facebench.enhancers.deblock:Deblock",
+    "nerco": "facebench.enhancers.nerco:NeRCo",
 }

@@ -1,0 +1,111 @@
+"""The `lightendiffusion` enhancer plugin: the authors' test-time procedure around LightenDiffusionNet.
+
+Per image (models/restoration.py of the authors): reflect-pad right/bottom to a multiple of 64 (the
+latent is H/8 and the denoiser halves it three more times), run the network, crop back to H x W; the
+output is clamped to [0, 1] (what the authors' `save_image` does before writing 8-bit files).
+
+Seeded sampling: the authors draw x_T with an unseeded `torch.randn`. Here x_T is drawn on the CPU from a
+generator seeded with `seed` (a setting, so part of the identity and cache key), separately for every image:
+an image's output depends only on the image, the weights, `seed` and `steps`, not on its batch or device.
+Images run one at a time (peak memory of one frame; see `max_megapixels`).
+
+Tensors: images [B, 3, H, W] float32 RGB in [0, 1]; any H, W >= 1.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+import torch
+import torch.nn.functional as F
+
+from facebench.enhancers.authors_weights import weights_line
+from facebench.enhancers.lightendiffusion.model import DEFAULT_STEPS
+from facebench.enhancers.lightendiffusion.weights import AUTHORS_FILE, ORIGIN, read_net
+from facebench.plugin_api import Enhancer, PluginMeta
+from facebench.weights import describe, require_user_weights
+
+
+@dataclass(frozen=True)
+class LightenDiffusionSettings:
+    """seed: seed of the initial DDIM state x_T. steps: DDIM steps (authors: 20).
+    max_megapixels: largest frame accepted (after padding), a memory guard; does not change outputs."""
+
+    seed: int = 0
+    steps: int = DEFAULT_STEPS
+    max_megapixels: float = 4.0
+
+
+def pad_to_multiple(images: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Pad [B, C, H, W] at the right/bottom to multiples of `multiple`: reflect (as the authors) when the
+    padding is shorter than the side, else replicate (reflection needs pad < side; tiny images only)."""
+    for axis in (-1, -2):
+        size = images.shape[axis]
+        pad = -size % multiple
+        if pad:
+            spec = (0, pad, 0, 0) if axis == -1 else (0, 0, 0, pad)
+            images = F.pad(images, spec, mode="reflect" if pad < size else "replicate")
+    return images
+
+
+class LightenDiffusion(Enhancer):
+    """`lightendiffusion`: LightenDiffusion with the authors' stage-2 weights or weights trained here.
+
+    Args:
+        weights: a weights file (authors' `stage2_weight.pth.tar`, or the output of `facebench
+            train-enhancer lightendiffusion stage2`); default `$FACEBENCH_HOME/lightendiffusion/stage2_weight.pth.tar`.
+        seed: seed of the initial noise x_T (same noise for every image of a given padded size).
+        steps: DDIM steps (the authors': 20).
+        max_megapixels: refuse frames larger than this after padding (4.0; a 1080 x 720 frame pads to
+            1088 x 768 = 0.84 MP).
+    """
+
+    name = "lightendiffusion"
+    meta = PluginMeta(
+        description="LightenDiffusion: unsupervised latent-Retinex diffusion, DDIM 20 steps with seeded noise",
+        paper="Jiang et al., LightenDiffusion: Unsupervised Low-Light Image Enhancement with Latent-Retinex "
+              "Diffusion Models, ECCV 2024",
+        weights_hint=f"{AUTHORS_FILE} from {ORIGIN}",
+    )
+
+    def __init__(self, weights: Optional[str] = None, seed: int = 0, steps: int = DEFAULT_STEPS,
+                 max_megapixels: float = 4.0):
+        super().__init__()
+        if not 1 <= int(steps) <= 1000:
+            raise ValueError(f"lightendiffusion: steps must be in 1..1000, got {steps}")
+        self.config = LightenDiffusionSettings(int(seed), int(steps), float(max_megapixels))
+        path = require_user_weights(self.name, AUTHORS_FILE, ORIGIN, explicit=weights)
+        self.net, source, self.training_metadata = read_net(path)
+        self.weights = describe(path, source=source)
+
+    @classmethod
+    def weights_status(cls) -> str:
+        return weights_line(AUTHORS_FILE, ORIGIN)
+
+    def settings(self) -> Dict[str, Any]:
+        """seed, steps and the network sizes (max_megapixels does not change outputs, so it is left out)."""
+        return {"seed": self.config.seed, "steps": self.config.steps,
+                "architecture": dataclasses.asdict(self.net.architecture)}
+
+    def initial_noise(self, height: int, width: int) -> torch.Tensor:
+        """x_T for a padded image of height x width: Tensor[1, 3, height/8, width/8] ~ N(0, 1), from `seed`."""
+        generator = torch.Generator().manual_seed(self.config.seed)
+        return torch.randn((1, 3, height // 8, width // 8), generator=generator).to(self.device)
+
+    def _check_size(self, height: int, width: int) -> None:
+        megapixels = height * width / 1e6
+        if megapixels > self.config.max_megapixels:
+            raise ValueError(f"lightendiffusion: a {width}x{height} frame (padded) is {megapixels:.2f} MP, above "
+                             f"max_megapixels={self.config.max_megapixels} (peak memory grows with the frame; "
+                             f"downscale the images or raise it with --enhancer-opt max_megapixels=...)")
+
+    @torch.no_grad()
+    def enhance(self, images: torch.Tensor) -> torch.Tensor:
+        """images [B, 3, H, W] float RGB in [0, 1] -> enhanced [B, 3, H, W] in [0, 1]."""
+        h, w = images.shape[-2:]
+        x = pad_to_multiple(images.to(self.device, torch.float32).clamp(0, 1), self.net.architecture.image_multiple)
+        self._check_size(*x.shape[-2:])
+        noise = self.initial_noise(*x.shape[-2:])
+        out = [self.net.enhance(image[None], noise, self.config.steps)[..., :h, :w] for image in x]
+        return torch.cat(out).clamp(0, 1)

@@ -1,0 +1,62 @@
+"""LightenDiffusionNet: the whole inference network (the authors' `Net` in evaluation mode).
+
+    feature = encoder(x); condition = 2 * feature - 1
+    z = DDIM(denoiser, condition, x_T = noise)                 (20 steps, eta 0)
+    enhanced = decoder(clamp((z + 1) / 2, 0, 1), skips of x)   (no output activation)
+
+Submodules `Unet` (denoiser) and `decom` (CTDN) carry the authors' names, so `state_dict()` has the keys
+of their stage-2 checkpoint without its DataParallel `module.` prefix. The beta schedule is a
+non-persistent buffer (the authors' `betas` is a plain attribute, also absent from their files).
+
+Dimensions: images [B, 3, H, W] float RGB (H, W multiples of `architecture.image_multiple`, 64 for FULL);
+latents [B, 3, H/8, W/8].
+"""
+from __future__ import annotations
+
+from typing import Dict
+
+import torch
+from torch import nn
+
+from facebench.enhancers.lightendiffusion.architecture import FULL, Architecture
+from facebench.enhancers.lightendiffusion.ctdn import CTDN
+from facebench.enhancers.lightendiffusion.diffusion import betas, ddim_sample
+from facebench.enhancers.lightendiffusion.unet import DiffusionUNet
+
+DEFAULT_STEPS = 20  # the authors' DDIM sampling steps
+
+
+class LightenDiffusionNet(nn.Module):
+    """Args: architecture: network sizes (default: the authors')."""
+
+    def __init__(self, architecture: Architecture = FULL):
+        super().__init__()
+        a = architecture
+        self.architecture = a
+        self.Unet = DiffusionUNet(a.unet_channels, a.unet_mult, a.unet_res_blocks, a.unet_attention_levels)
+        self.decom = CTDN(a.recon_channels, a.retinex_channels, a.heads)
+        self.register_buffer("betas", betas(), persistent=False)
+
+    def decompose(self, x6: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """x6 = cat(low, high) [B, 6, H, W] in [0, 1] -> CTDN.decompose dict (low/high _fea, _R, _L)."""
+        return self.decom.decompose(x6[:, :3], x6[:, 3:])
+
+    def denoise(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """x = cat(condition, x_t) [B, 6, h, w], t [B] float -> predicted noise [B, 3, h, w]."""
+        return self.Unet(x, t)
+
+    def decode(self, x3: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
+        """Decoder on `feature` [B, 3, H/8, W/8] with the encoder skips of x3 [B, 3, H, W] -> [B, 3, H, W]."""
+        return self.decom.decode(feature, self.decom.encode(x3)[1])
+
+    def sample(self, condition: torch.Tensor, noise: torch.Tensor, steps: int = DEFAULT_STEPS) -> torch.Tensor:
+        """DDIM from x_T = noise given condition (both [B, 3, h, w]) -> final state [B, 3, h, w] in the
+        [-1, 1]-normalised latent space (not clamped)."""
+        return ddim_sample(self.Unet, condition, noise, self.betas, steps)
+
+    def enhance(self, x3: torch.Tensor, noise: torch.Tensor, steps: int = DEFAULT_STEPS) -> torch.Tensor:
+        """Whole inference: low-light x3 [B, 3, H, W] in [0, 1], x_T noise [B, 3, H/8, W/8] -> enhanced
+        [B, 3, H, W] (no clamp; the caller clamps to [0, 1])."""
+        feature, skips = self.decom.encode(x3)
+        z = self.sample(2 * feature - 1, noise, steps)
+        return self.decom.decode(torch.clamp((z + 1) / 2, 0, 1), skips)

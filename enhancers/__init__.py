@@ -17,4 +17,5 @@ BUILTIN_ENHANCERS = {
     "msrcr": "facebench.enhancers.msrcr:MSRCR",
     "deblock": "facebench.enhancers.deblock:Deblock",
     "nerco": "facebench.enhancers.nerco:NeRCo",
+    "lightendiffusion": "facebench.enhancers.lightendiffusion:LightenDiffusion",
 }

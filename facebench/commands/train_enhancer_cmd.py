@@ -7,6 +7,7 @@ TRAINERS = {
     "mlsm": "facebench.mlsm.train_cli:train_mlsm",
     "zerodce": "facebench.enhancers.zerodce_train:train_zerodce",
     "deblock": "facebench.enhancers.deblock_train:train_deblock",
+    "lightendiffusion": "facebench.enhancers.lightendiffusion.train_cli:train_lightendiffusion",
 }
 
 

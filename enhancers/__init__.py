@@ -18,4 +18,5 @@ BUILTIN_ENHANCERS = {
     "deblock": "facebench.enhancers.deblock:Deblock",
     "nerco": "facebench.enhancers.nerco:NeRCo",
     "lightendiffusion": "facebench.enhancers.lightendiffusion:LightenDiffusion",
+    "mrvae": "facebench.enhancers.mrvae:MRVAE",
 }

@@ -1,0 +1,230 @@
+"""Training LightenDiffusion in the paper's two stages, on unpaired dark and normal-light photos.
+
+Stage 1 trains the CTDN (encoder/decoder + latent Retinex decomposition; losses.stage1_losses).
+Stage 2 loads the stage-1 CTDN (ours or the authors' `stage1_weight.pth.tar`), freezes it and trains the
+denoiser with the noise loss and the self-constrained consistency loss (losses.stage2_losses).
+Adam (0.9, 0.999, eps 1e-8), constant learning rate, no EMA (the authors keep an EMA shadow but evaluate
+the raw weights, so it would not change the shipped model).
+
+Two sizes: the defaults are a small CPU configuration (architecture.SMALL, 128 x 128 crops, 4 + 4 crops
+per step); `full=True` selects the authors' network (architecture.FULL) and their stage-2 recipe (512 x 512
+crops, 12 + 12 per step, lr 2e-5); see FULL_PRESETS.
+
+Run folder: config.json, log.csv (+ tensorboard/ when installed), last.pt (training state, atomic, for
+`--resume`), and at the end stage1.pt (CTDN) or lightendiffusion.pt (whole network, `--weights` of the
+enhancer). Batches depend only on (seed, step), so a resumed run continues exactly.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Tuple
+
+import torch
+from torch import nn
+
+from facebench import __version__
+from facebench.atomic import write_json_atomic, write_text_atomic
+from facebench.checkpoint import save_checkpoint
+from facebench.enhancers.lightendiffusion.architecture import FULL, SMALL, Architecture
+from facebench.enhancers.lightendiffusion.ctdn import CTDN
+from facebench.enhancers.lightendiffusion.data import (exposure_variant, list_images, load_crops, step_generator,
+                                                       stream_indices)
+from facebench.enhancers.lightendiffusion.losses import Stage1Weights, stage1_losses, stage2_losses
+from facebench.enhancers.lightendiffusion.model import DEFAULT_STEPS, LightenDiffusionNet
+from facebench.enhancers.lightendiffusion.weights import read_ctdn
+from facebench.training import (CSVLogger, check_finite, load_training_state, resolve_device, save_training_state,
+                                seed_everything)
+from facebench.weights import sha256_of
+
+ENHANCER = "lightendiffusion"
+
+
+@dataclass(frozen=True)
+class Stage1Config:
+    """Everything that defines a stage-1 run (config.json, every checkpoint; must match on --resume but
+    `steps`, `out`, `device`). `batch_size` crops of each stream (dark, normal) per step."""
+
+    dark: Tuple[str, ...]
+    normal: Tuple[str, ...]
+    out: str
+    full: bool = False
+    steps: int = 6000
+    batch_size: int = 4
+    size: int = 128
+    lr: float = 1e-4
+    seed: int = 0
+    save_every: int = 250
+    log_every: int = 10
+    device: str = "auto"
+    weights: Stage1Weights = Stage1Weights()
+
+
+@dataclass(frozen=True)
+class Stage2Config:
+    """Everything that defines a stage-2 run; `stage1` is the stage-1 weights file (required)."""
+
+    dark: Tuple[str, ...]
+    normal: Tuple[str, ...]
+    out: str
+    stage1: str
+    full: bool = False
+    steps: int = 20000
+    batch_size: int = 4
+    size: int = 128
+    lr: float = 1e-4
+    sampling_steps: int = DEFAULT_STEPS
+    scc_weight: float = 0.001
+    seed: int = 0
+    save_every: int = 250
+    log_every: int = 10
+    device: str = "auto"
+
+
+# `full=True` values (the authors' configs/unsupervised.yml for stage 2: batch 12, lr 2e-5, 512 px patches;
+# ~100k iterations, when the authors report results changing qualitatively). Stage 1: not published; ours.
+FULL_PRESETS: Dict[int, Dict[str, Any]] = {
+    1: {"steps": 50000, "batch_size": 12, "size": 512, "lr": 1e-4},
+    2: {"steps": 100000, "batch_size": 12, "size": 512, "lr": 2e-5},
+}
+
+
+def architecture_of(config: "Stage1Config | Stage2Config") -> Architecture:
+    return FULL if config.full else SMALL
+
+
+def _check(config: "Stage1Config | Stage2Config", multiple: int) -> None:
+    if config.size % multiple:
+        raise ValueError(f"--size {config.size}: must be a multiple of {multiple} for this stage and network")
+    if config.batch_size < 1 or config.steps < 0:
+        raise ValueError("--batch-size must be >= 1 and --steps >= 0")
+
+
+def _check_resumable(saved: Dict[str, Any], config: Any, path: Path) -> None:
+    current = asdict(config)
+    differ = [k for k in current if k not in ("steps", "out", "device") and saved.get(k) != current[k]]
+    if differ:
+        raise ValueError(f"--resume: {path} was trained with different {', '.join(differ)} "
+                         f"({', '.join(f'{k}={saved.get(k)!r}' for k in differ)})")
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop log rows after `step` (written after the checkpoint that is resumed), so the log stays exact."""
+    if not path.is_file():
+        return
+    rows = list(csv.reader(path.open(newline="")))
+    kept = rows[:1] + [r for r in rows[1:] if int(r[0]) <= step]
+    write_text_atomic(path, "".join(",".join(r) + "\n" for r in kept))
+
+
+def _loop(config: Any, modules: Dict[str, nn.Module], compute: Callable[[int], Dict[str, torch.Tensor]],
+          export: Callable[[int], Dict[str, Any]], final_name: str, resume: bool, device: torch.device) -> Path:
+    """The training loop both stages share: Adam on `modules`' trainable parameters, NaN guard, CSV log,
+    atomic checkpoints every `save_every` steps, exact resume from out/last.pt. Returns out/final_name."""
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    parameters = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(parameters, lr=config.lr, betas=(0.9, 0.999), eps=1e-8)
+    last, step = out / "last.pt", 0
+    if resume:
+        if not last.is_file():
+            raise ValueError(f"--resume: {last} does not exist (nothing to resume)")
+        state = load_training_state(last, modules, {"adam": optimizer}, {}, map_location=device)
+        _check_resumable(state["metadata"]["config"], config, last)
+        step = state["step"]
+        _truncate_log(out / "log.csv", step)
+    write_json_atomic(out / "config.json", asdict(config))
+    logger = CSVLogger(out / "log.csv")
+    metadata = {"config": asdict(config)}
+    while step < config.steps:
+        losses = compute(step)
+        check_finite(losses, step, last if last.is_file() else None)
+        total = sum(losses.values())
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        step += 1
+        if step % config.log_every == 0 or step == config.steps:
+            logger.log({"step": step, "loss": float(total.detach()), **{k: float(v.detach()) for k, v in losses.items()}})
+        if step % config.save_every == 0 or step == config.steps:
+            save_training_state(last, modules, {"adam": optimizer}, {}, step, metadata)
+    final = out / final_name
+    save_checkpoint(final, export(step))
+    return final
+
+
+def _streams(config: Any) -> Tuple[List[Path], List[Path]]:
+    return list_images(config.dark, "--dark"), list_images(config.normal, "--normal")
+
+
+def _batch(config: Any, dark: List[Path], normal: List[Path], step: int, generator: torch.Generator
+           ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(dark crops, normal crops) of `step`, each [batch_size, 3, size, size] in [0, 1]."""
+    n = config.batch_size
+    low = load_crops(dark, stream_indices(step, len(dark), n, config.seed, 0), config.size, generator)
+    high = load_crops(normal, stream_indices(step, len(normal), n, config.seed, 1), config.size, generator)
+    return low, high
+
+
+def _metadata(config: Any, stage: int, step: int, dark: List[Path], normal: List[Path]) -> Dict[str, Any]:
+    return {"enhancer": ENHANCER, "stage": stage, "architecture": asdict(architecture_of(config)),
+            "config": asdict(config), "step": step, "facebench_version": __version__,
+            "data": {"dark": list(config.dark), "dark_images": len(dark), "normal": list(config.normal),
+                     "normal_images": len(normal)}}
+
+
+def train_stage1(config: Stage1Config, resume: bool = False) -> Path:
+    """Train the CTDN; returns out/stage1.pt ({"model": CTDN state dict, "metadata"})."""
+    _check(config, 8)
+    dark, normal = _streams(config)
+    device = resolve_device(config.device)
+    seed_everything(config.seed)
+    a = architecture_of(config)
+    ctdn = CTDN(a.recon_channels, a.retinex_channels, a.heads).to(device).train()
+
+    def compute(step: int) -> Dict[str, torch.Tensor]:
+        generator = step_generator(config.seed, step)
+        images = torch.cat(_batch(config, dark, normal, step, generator))
+        darker = exposure_variant(images, generator)
+        return stage1_losses(ctdn, images.to(device), darker.to(device), config.weights)
+
+    def export(step: int) -> Dict[str, Any]:
+        return {"model": ctdn.state_dict(), "metadata": _metadata(config, 1, step, dark, normal)}
+
+    return _loop(config, {"ctdn": ctdn}, compute, export, "stage1.pt", resume, device)
+
+
+def train_stage2(config: Stage2Config, resume: bool = False) -> Path:
+    """Train the denoiser on the frozen stage-1 CTDN; returns out/lightendiffusion.pt (whole network)."""
+    a = architecture_of(config)
+    _check(config, a.image_multiple)
+    dark, normal = _streams(config)
+    device = resolve_device(config.device)
+    seed_everything(config.seed)
+    net = LightenDiffusionNet(a)
+    net.decom = read_ctdn(config.stage1, a)
+    net.decom.requires_grad_(False)
+    net.to(device).train()
+    net.decom.eval()
+
+    def compute(step: int) -> Dict[str, torch.Tensor]:
+        generator = step_generator(config.seed, step)
+        low, high = _batch(config, dark, normal, step, generator)
+        return stage2_losses(net, low.to(device), high.to(device), generator, config.sampling_steps,
+                             config.scc_weight)
+
+    def export(step: int) -> Dict[str, Any]:
+        metadata = {**_metadata(config, 2, step, dark, normal), "stage1_sha256": sha256_of(config.stage1)}
+        return {"model": net.state_dict(), "metadata": metadata}
+
+    return _loop(config, {"unet": net.Unet}, compute, export, "lightendiffusion.pt", resume, device)
+
+
+def with_preset(cls: type, stage: int, full: bool, **given: Any) -> Any:
+    """cls(**given) where options left as None take the preset: FULL_PRESETS[stage] if full, else cls defaults."""
+    preset = FULL_PRESETS[stage] if full else {}
+    values = {k: v for k, v in given.items() if v is not None}
+    fields = {f.name for f in dataclasses.fields(cls)}
+    return cls(full=full, **{k: v for k, v in preset.items() if k in fields and k not in values}, **values)

@@ -1,0 +1,173 @@
+"""LightenDiffusion: the spec's conformance check, the authors' checkpoint layout, the plugin contract."""
+import argparse
+import importlib.util
+import json
+from pathlib import Path
+from dataclasses import asdict
+
+import pytest
+import torch
+
+from facebench.checkpoint import save_checkpoint
+from facebench.enhancers.lightendiffusion import LightenDiffusion, conformance_model
+from facebench.enhancers.lightendiffusion.architecture import FULL, SMALL
+from facebench.enhancers.lightendiffusion.diffusion import alpha_bar, betas, ddim_schedule
+from facebench.enhancers.lightendiffusion.enhancer import pad_to_multiple
+from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet
+from facebench.enhancers.lightendiffusion.weights import AUTHORS_FILE, AUTHORS_SOURCE, FACEBENCH_SOURCE
+from facebench.plugins import ENHANCERS
+from facebench.weights import MissingWeightsError
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+FACTORY = "facebench.enhancers.lightendiffusion:conformance_model"
+
+
+def _spec_module(shared):
+    """The spec's conformance.py (not a package: loaded from its file)."""
+    path = shared / "specs" / "lightendiffusion" / "conformance.py"
+    spec = importlib.util.spec_from_file_location("lightendiffusion_conformance", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _small_weights(path, seed=0):
+    """A stage-2 facebench checkpoint of the SMALL network at PyTorch's default init (seeded)."""
+    torch.manual_seed(seed)
+    net = LightenDiffusionNet(SMALL)
+    save_checkpoint(path, {"model": net.state_dict(),
+                           "metadata": {"enhancer": "lightendiffusion", "stage": 2, "architecture": asdict(SMALL)}})
+    return path
+
+
+def test_conformance_against_the_authors_reference(shared):
+    """The spec's check, as `python conformance.py check ...:conformance_model` runs it: every output
+    within 1e-4 * max(1, max|ref|) of what the authors' code computed (20-step DDIM sample included)."""
+    conformance = _spec_module(shared)
+    worst = conformance.check(FACTORY, shared / "specs" / "lightendiffusion" / "reference_128x192.pt", verbose=False)
+    assert conformance.check.passed
+    assert worst < 2e-3  # the DDIM sample (|x| up to 346) dominates; measured 2.7e-4 here
+
+
+def test_parameter_count_and_keys_match_the_authors_layout(shared):
+    rows = _spec_module(shared).read_spec()
+    state = conformance_model().state_dict()
+    assert [(k, tuple(v.shape)) for k, v in state.items()] == [(k, shape) for k, shape, _, _ in rows]
+    assert sum(v.numel() for v in state.values()) == 27_832_973
+
+
+@pytest.fixture(scope="module")
+def authors_file(tmp_path_factory):
+    """An authors'-format stage-2 file with the spec's deterministic weights: {'state_dict' ('module.' keys),
+    'params', 'config' (argparse Namespaces), 'optimizer', 'ema_helper', 'step', 'epoch'} (module scope: the
+    file is 111 MB; so ../shared is looked up directly instead of through the function-scoped fixture)."""
+    shared = Path(__file__).resolve().parents[1].parent / "shared"
+    if not (shared / "specs" / "lightendiffusion").is_dir():
+        pytest.skip(f"needs ../shared beside the repository ({shared} not found)")
+    state = _spec_module(shared).deterministic_state_dict(0)
+    config = argparse.Namespace(model=argparse.Namespace(ch=64, ch_mult=[1, 2, 3, 4]), diffusion=argparse.Namespace(
+        num_diffusion_timesteps=1000))
+    path = tmp_path_factory.mktemp("authors") / "lightendiffusion" / "stage2_weight.pth.tar"
+    path.parent.mkdir()
+    torch.save({"state_dict": state, "params": argparse.Namespace(resume="x", sampling_timesteps=20),
+                "config": config, "optimizer": {"state": {}, "param_groups": []}, "ema_helper": {},
+                "step": 1, "epoch": 0}, path)
+    return path
+
+
+def test_authors_file_loads_strictly_and_reproduces_the_reference(authors_file, shared, monkeypatch):
+    monkeypatch.setenv("FACEBENCH_HOME", str(authors_file.parent.parent))  # found as $FACEBENCH_HOME/<file>
+    enhancer = LightenDiffusion()
+    assert enhancer.weights.source == AUTHORS_SOURCE and enhancer.weights.path == str(authors_file.resolve())
+    assert enhancer.net.architecture == FULL
+    ref = torch.load(shared / "specs" / "lightendiffusion" / "reference_128x192.pt", weights_only=True)
+    with torch.no_grad():
+        decoded = enhancer.net.decode(ref["input"], ref["decode_fea"])
+    assert (decoded - ref["decode_out"]).abs().max() < 1e-4
+    assert "found" in LightenDiffusion.weights_status()
+
+
+def test_incomplete_authors_file_is_refused(authors_file, tmp_path):
+    checkpoint = torch.load(authors_file, weights_only=False)
+    del checkpoint["state_dict"]["module.Unet.conv_out.bias"]
+    broken = tmp_path / "broken.pth.tar"
+    torch.save(checkpoint, broken)
+    with pytest.raises(ValueError, match=r"broken.pth.tar: weights do not fit.*conv_out.bias"):
+        LightenDiffusion(weights=str(broken))
+
+
+def test_missing_weights_give_one_clear_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACEBENCH_HOME", str(tmp_path))
+    with pytest.raises(MissingWeightsError) as error:
+        LightenDiffusion()
+    message = str(error.value)
+    assert "\n" not in message and AUTHORS_FILE in message and str(tmp_path) in message
+    assert "github.com/JianghaiSCU/LightenDiffusion" in message and "train-enhancer lightendiffusion" in message
+    status = LightenDiffusion.weights_status()
+    assert status.startswith("missing: put lightendiffusion/stage2_weight.pth.tar") and "\n" not in status
+    with pytest.raises(MissingWeightsError, match="nothere.pt does not exist"):
+        LightenDiffusion(weights=str(tmp_path / "nothere.pt"))
+
+
+def test_registered_with_one_line():
+    assert ENHANCERS.factory("lightendiffusion") is LightenDiffusion
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 37, 53), (1, 3, 1, 7), (3, 3, 5, 1)], ids=["2x37x53", "1x1x7", "3x5x1"])
+def test_plugin_keeps_shape_range_dtype(tmp_path, shape):
+    enhancer = LightenDiffusion(weights=str(_small_weights(tmp_path / "w.pt")), steps=4)
+    x = (torch.rand(shape, generator=torch.Generator().manual_seed(0)) * 0.3 * 255).round() / 255
+    out = enhancer(x.clone())
+    assert out.shape == x.shape and out.dtype == torch.float32 and out.device == x.device
+    assert torch.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+
+
+def test_plugin_is_seeded_deterministic_and_per_image(tmp_path):
+    weights = str(_small_weights(tmp_path / "w.pt"))
+    enhancer = LightenDiffusion(weights=weights, seed=3, steps=4)
+    x = torch.rand(3, 3, 40, 70, generator=torch.Generator().manual_seed(1)) * 0.3
+    out = enhancer(x)
+    assert torch.equal(enhancer(x), out)
+    assert torch.equal(enhancer(x[1:2]), out[1:2])  # independent of the batch
+    assert torch.equal(LightenDiffusion(weights=weights, seed=3, steps=4)(x), out)  # a fresh instance too
+    assert not torch.equal(LightenDiffusion(weights=weights, seed=4, steps=4)(x), out)  # the seed matters
+    identity = json.loads(json.dumps(enhancer.identity()))
+    assert identity["name"] == "lightendiffusion"
+    assert identity["settings"]["seed"] == 3 and identity["settings"]["steps"] == 4
+    assert identity["settings"]["architecture"]["unet_channels"] == SMALL.unet_channels
+    assert identity["weights"]["source"] == FACEBENCH_SOURCE and len(identity["weights"]["sha256"]) == 64
+
+
+def test_size_limit_is_clear(tmp_path):
+    enhancer = LightenDiffusion(weights=str(_small_weights(tmp_path / "w.pt")), max_megapixels=0.01)
+    with pytest.raises(ValueError, match=r"128x128 frame \(padded\) is 0.02 MP, above max_megapixels=0.01"):
+        enhancer(torch.zeros(1, 3, 100, 65))
+
+
+def test_stage1_weights_are_refused_by_the_enhancer(tmp_path):
+    path = tmp_path / "stage1.pt"
+    save_checkpoint(path, {"model": {}, "metadata": {"enhancer": "lightendiffusion", "stage": 1,
+                                                     "architecture": asdict(SMALL)}})
+    with pytest.raises(Exception, match="stage-1 weights.*train-enhancer lightendiffusion stage2"):
+        LightenDiffusion(weights=str(path))
+
+
+def test_ddim_schedule_matches_the_authors_timesteps(shared):
+    ref = torch.load(shared / "specs" / "lightendiffusion" / "reference_128x192.pt", weights_only=True)
+    schedule = ddim_schedule(20)
+    assert [t for t, _ in schedule] == ref["sample_traj_t"].long().tolist()
+    assert [n for _, n in schedule] == list(range(900, -1, -50)) + [-1]
+    beta = betas()
+    assert alpha_bar(beta, torch.tensor([-1])).item() == 1.0
+    assert torch.isclose(alpha_bar(beta, torch.tensor([0])), 1 - beta[0]).all()
+    assert abs(alpha_bar(beta, torch.tensor([950])).item() ** -0.5 - 95) < 5  # x0 gain on the first step
+
+
+def test_padding_reflects_like_the_authors_and_replicates_tiny_images():
+    x = torch.rand(1, 3, 70, 100)
+    padded = pad_to_multiple(x, 64)
+    assert padded.shape == (1, 3, 128, 128)
+    assert torch.equal(padded, torch.nn.functional.pad(x, (0, 28, 0, 58), mode="reflect"))
+    tiny = pad_to_multiple(torch.rand(1, 3, 1, 7), 64)
+    assert tiny.shape == (1, 3, 64, 64) and torch.equal(tiny[:, :, 63, 63], tiny[:, :, 0, 6])

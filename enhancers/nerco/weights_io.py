@@ -25,8 +25,7 @@ from facebench.weights import MissingWeightsError, WeightsInfo, describe, facebe
 
 AUTHOR_FILES = {"G_A": "latest_net_G_A.pth", "Pre": "latest_net_Pre.pth", "H": "latest_net_H.pth"}
 HOME_FOLDER = "nerco"
-ORIGIN = ("https://github.com/Ysz2022/NeRCo (the README's released LSRW- or LOL-trained model: "
-          "latest_net_G_A.pth, latest_net_Pre.pth, latest_net_H.pth)")
+ORIGIN = "https://github.com/Ysz2022/NeRCo (the LSRW- or LOL-trained model its README links)"
 SOURCE = "https://github.com/Ysz2022/NeRCo (authors' release)"
 _DROPPED_SUFFIXES = (".running_mean", ".running_var", ".num_batches_tracked")
 _FILES = ", ".join(AUTHOR_FILES.values())

@@ -1,12 +1,12 @@
-"""`facebench plot RUN_DIR...`: P-R curves with AP in the legend (the MLSM paper's Fig. 11)."""
+"""`facebench plot RUN_DIR...`: P-R curves (the MLSM paper's Fig. 11), AP vs QF, AP by size, forest plot."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from facebench.plotting import plot_runs
+from facebench.plotting import plot_runs, plot_summary
+from facebench.run_dirs import RunDirError, read_results
 
 
 @click.command("plot")
@@ -15,19 +15,20 @@ from facebench.plotting import plot_runs
 @click.option("--by", default="enhancer", show_default=True, type=click.Choice(["enhancer", "qf"]),
               help="'enhancer': a curve per enhancer, one figure per QF; 'qf': a curve per QF, one figure per enhancer.")
 @click.option("--protocol", default="official", show_default=True, type=click.Choice(["official", "coco"]))
+@click.option("--summary", is_flag=True,
+              help="Also draw each run's AP vs QF, AP by face size and forest plot (<prefix>_{qf,size,forest}).")
 @click.option("--out", type=click.Path(), help="Output prefix [default: <first RUN_DIR>/plot].")
-def plot_cmd(run_dirs, iou, by, protocol, out):
+def plot_cmd(run_dirs, iou, by, protocol, summary, out):
     """Draw precision-recall curves from one or more run directories (PNG + PDF)."""
-    results = []
-    for run_dir in run_dirs:
-        path = Path(run_dir) / "results.json"
-        if not path.is_file():
-            raise click.ClickException(f"{path}: not found; expected a run directory written by 'facebench eval'")
-        try:
-            results.append(json.loads(path.read_text()))
-        except json.JSONDecodeError as exc:
-            raise click.ClickException(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    written = plot_runs(results, Path(out) if out else Path(run_dirs[0]) / "plot", iou=float(iou), by=by,
-                        protocol=protocol)
+    try:
+        results = [read_results(run_dir) for run_dir in run_dirs]
+    except RunDirError as exc:
+        raise click.ClickException(str(exc)) from None
+    prefix = Path(out) if out else Path(run_dirs[0]) / "plot"
+    written = plot_runs(results, prefix, iou=float(iou), by=by, protocol=protocol)
+    if summary:
+        for k, result in enumerate(results):
+            suffix = f"_run{k + 1}" if len(results) > 1 else ""
+            written += plot_summary(result, prefix.parent / f"{prefix.name}{suffix}", protocol=protocol)
     for path in written:
         click.echo(str(path))

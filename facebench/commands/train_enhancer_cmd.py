@@ -8,6 +8,7 @@ TRAINERS = {
     "zerodce": "facebench.enhancers.zerodce_train:train_zerodce",
     "deblock": "facebench.enhancers.deblock_train:train_deblock",
     "lightendiffusion": "facebench.enhancers.lightendiffusion.train_cli:train_lightendiffusion",
+    "nerco": "facebench.enhancers.nerco.train_cli:train_nerco",
 }
 
 

@@ -16,6 +16,7 @@ COMMANDS = {
     "demo-data": "facebench.commands.demo_data_cmd:demo_data_cmd",
     "quality": "facebench.commands.quality_cmd:quality_cmd",
     "train-enhancer": "facebench.commands.train_enhancer_cmd:train_enhancer",
+    "convert-weights": "facebench.commands.convert_weights_cmd:convert_weights",
     "train-detector": "facebench.commands.train_detector_cmd:train_detector",
 }
 

@@ -100,3 +100,32 @@ def load_weights(path: "str | Path") -> Tuple[MRVAENet, Dict[str, Any]]:
     except ValueError as exc:
         raise CheckpointError(str(exc)) from None
     return net.eval(), metadata
+
+
+def convert_tf_checkpoint(ckpt: "str | Path", out: "str | Path") -> Tuple[Path, MRVAENet, Dict[str, Any]]:
+    """Convert a TensorFlow checkpoint of the authors' code into the weights file `out`.
+
+    Args:
+        ckpt: checkpoint PREFIX (`train/1200.ckpt`), its `.index` file, or its folder (`checkpoint` file).
+        out: the facebench weights file to write (atomic).
+
+    Returns:
+        (out, the loaded MRVAENet, the metadata written).
+
+    Raises:
+        CheckpointError: not a readable TF checkpoint, or its variables do not form an MR-VAE.
+    """
+    from facebench.enhancers.mrvae.tf_checkpoint import list_tensors, read_tensors, resolve_prefix
+
+    prefix = resolve_prefix(ckpt)
+    entries, _ = list_tensors(prefix)
+    names = list(model_variables(entries))
+    try:
+        net = net_from_variables(read_tensors(prefix, names))
+    except ValueError as exc:
+        raise CheckpointError(f"{prefix}: {exc}") from None
+    step = read_tensors(prefix, ["global_step"])["global_step"].item() if "global_step" in entries else None
+    metadata = {"source": f"converted from the TensorFlow checkpoint {prefix}", "tf_global_step": step,
+                "tf_variables": len(names)}
+    save_weights(out, net, metadata)
+    return Path(out), net, metadata

@@ -9,6 +9,7 @@ TRAINERS = {
     "deblock": "facebench.enhancers.deblock_train:train_deblock",
     "lightendiffusion": "facebench.enhancers.lightendiffusion.train_cli:train_lightendiffusion",
     "nerco": "facebench.enhancers.nerco.train_cli:train_nerco",
+    "mrvae": "facebench.enhancers.mrvae.train_cli:train_mrvae",
 }
 
 

@@ -35,7 +35,10 @@ class Extractor(nn.Module):
         self.conv1 = nn.Conv2d(2, 1, 7, bias=False)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """x (Tensor[N, 3, H, W], RGB in [-1, 1]) -> (H Tensor[N, 3, H, W] in [-1, 1], mask Tensor[N, 1, H, W] in (0, 1))."""
+        """x (Tensor[N, 3, H, W], RGB in [-1, 1]) -> (H, mask).
+
+        H: Tensor[N, 3, H, W] in [-1, 1]; mask: Tensor[N, 1, H, W] in (0, 1).
+        """
         f = self.model(x)
         pooled = torch.cat([f.mean(dim=(2, 3), keepdim=True), f.amax(dim=(2, 3), keepdim=True)], dim=1)
         g = self.conv_ca(self.fc2(torch.relu(self.fc1(pooled)))) * f

@@ -105,9 +105,9 @@ def _init_from(gan: NeRCoGAN, spec: str, arch: NeRCoArch) -> None:
     load_strict(gan.net, state, path)
 
 
-def train_step(gan: NeRCoGAN, real_a: torch.Tensor, real_b: torch.Tensor, optimizers: Mapping[str, torch.optim.Optimizer],
-               pools: Mapping[str, ImagePool], text_prior: Optional[TextPrior], step: int,
-               last: Optional[Path]) -> Dict[str, torch.Tensor]:
+def train_step(gan: NeRCoGAN, real_a: torch.Tensor, real_b: torch.Tensor,
+               optimizers: Mapping[str, torch.optim.Optimizer], pools: Mapping[str, ImagePool],
+               text_prior: Optional[TextPrior], step: int, last: Optional[Path]) -> Dict[str, torch.Tensor]:
     """One generator update then one discriminator update; returns all (detached) terms.
 
     Raises NonFiniteLossError (naming the term and `last`) before an update that a NaN / inf would spoil.

@@ -4,9 +4,10 @@ Dimensions: B images per batch, A anchors of one image (six levels, row-major pe
 
 Network: face-alignment's `s3fd` module, input BGR 0..255 minus (104, 117, 123); outputs six (class,
 regression) map pairs at strides 4 ... 128. Anchors: one square per cell, side 4 x stride, centre
-(x * stride + stride / 2, y * stride + stride / 2), from the actual map sizes; decoding with variances
-(0.1, 0.2). face-alignment keeps candidates > 0.05, NMS 0.3, then drops scores <= 0.5; here the final
-filter is `score_threshold` (0.01 by default: AP needs the low-score tail).
+((x + 0.5) * stride, (y + 0.5) * stride), from the actual map sizes; decoding with variances (0.1, 0.2)
+(`facebench.detectors.toolkit`). face-alignment keeps candidates > 0.05, NMS 0.3, then drops scores
+<= 0.5; here the final filter is `score_threshold` (0.01 by default: AP needs the low-score tail).
+fp32 on every device; `precision="mixed"` runs fp16 autocast with the L2Norm layers and the heads in fp32.
 
 Weights: `weights=PATH`, else the file face-alignment caches, `s3fd-619a316812.pth` in
 `torch.hub.get_dir()/checkpoints` (i.e. `$TORCH_HOME/hub/checkpoints`), else `$FACEBENCH_HOME`.
@@ -14,23 +15,26 @@ facebench never downloads it; face-alignment fetches it from `S3FD_URL`.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
 import torch
-import torch.nn.functional as F
 
 from facebench.checkpoint import load_checkpoint
-from facebench.detectors.pyramidbox.inference import ints_to_floats, select
+from facebench.detectors.precision import PRECISIONS, Float32, autocast
+from facebench.detectors.toolkit import (anchor_grid, clip_detections, decode, ints_to_floats, max_pixels_scale,
+                                         network_input, select)
 from facebench.plugin_api import Detector, PluginMeta
 from facebench.weights import MissingWeightsError, describe, facebench_home, find_user_weights
 
 S3FD_FILE = "s3fd-619a316812.pth"
 S3FD_URL = "https://www.adrianbulat.com/downloads/python-fan/s3fd-619a316812.pth"
-_BGR_MEAN = (104.0, 117.0, 123.0)
-_VARIANCES = (0.1, 0.2)
+# Modules of face-alignment's s3fd run in fp32 under "mixed" precision: the L2Norm layers (sums of squares
+# of un-normalised activations overflow fp16) and the prediction heads.
+_FP32_MODULES = ("conv3_3_norm", "conv4_3_norm", "conv5_3_norm") + tuple(
+    f"{source}_mbox_{kind}" for source in ("conv3_3_norm", "conv4_3_norm", "conv5_3_norm", "fc7", "conv6_2",
+                                            "conv7_2") for kind in ("conf", "loc"))
 
 
 def hub_checkpoints() -> Path:
@@ -64,6 +68,8 @@ class S3FDConfig:
             the same DARK FACE rule as `pyramidbox`).
         max_pixels: pixel budget of that rule.
         top_k, keep_top_k: candidates per image before NMS, detections after.
+        precision: "fp32", or "mixed" (fp16 autocast, L2Norm and heads in fp32; see
+            `facebench.detectors.precision`).
     """
 
     score_threshold: float = 0.01
@@ -72,39 +78,30 @@ class S3FDConfig:
     max_pixels: float = 2000.0 * 2000.0
     top_k: int = 5000
     keep_top_k: int = 750
+    precision: str = "fp32"
 
     def __post_init__(self):
         ints_to_floats(self, ("scale", "max_pixels", "score_threshold", "nms_iou"))
         bad_scale = self.scale is not None and self.scale <= 0
-        if (not 0 <= self.score_threshold < 1 or not 0 < self.nms_iou <= 1 or bad_scale
-                or self.max_pixels <= 0 or self.top_k < 1 or self.keep_top_k < 1):
+        if (not 0 <= self.score_threshold < 1 or not 0 < self.nms_iou <= 1 or bad_scale or self.max_pixels <= 0
+                or self.top_k < 1 or self.keep_top_k < 1 or self.precision not in PRECISIONS):
             raise ValueError(f"s3fd: bad settings {self}: expected 0 <= score_threshold < 1, 0 < nms_iou <= 1, "
-                             "scale > 0 or None, max_pixels > 0, top_k and keep_top_k >= 1")
-
-
-def _anchors(rows: int, cols: int, stride: int, device: torch.device) -> torch.Tensor:
-    """Tensor[rows * cols, 4] (cx, cy, w, h) in pixels of the network input, row-major."""
-    cy, cx = torch.meshgrid(torch.arange(rows, device=device) * stride + stride / 2,
-                            torch.arange(cols, device=device) * stride + stride / 2, indexing="ij")
-    wh = torch.full((rows * cols, 2), 4.0 * stride, device=device)
-    return torch.cat((cx.reshape(-1, 1), cy.reshape(-1, 1), wh), 1).float()
+                             "scale > 0 or None, max_pixels > 0, top_k and keep_top_k >= 1, "
+                             f"precision in {PRECISIONS}")
 
 
 def decode_outputs(outputs: List[torch.Tensor]):
     """face-alignment's s3fd outputs [cls1, reg1, ..., cls6, reg6] (cls Tensor[B, 2, H_l, W_l] logits,
-    reg Tensor[B, 4, H_l, W_l]) -> scores Tensor[B, A], boxes Tensor[B, A, 4] (x1, y1, x2, y2) in pixels
-    of the network input."""
-    scores, boxes = [], []
-    for level in range(len(outputs) // 2):
-        cls, reg = outputs[2 * level].float(), outputs[2 * level + 1].float()
-        batch, _, rows, cols = cls.shape
-        priors = _anchors(rows, cols, 2 ** (level + 2), cls.device)
-        loc = reg.permute(0, 2, 3, 1).reshape(batch, -1, 4)
-        centre = priors[:, :2] + loc[..., :2] * _VARIANCES[0] * priors[:, 2:]
-        size = priors[:, 2:] * torch.exp(loc[..., 2:] * _VARIANCES[1])
-        boxes.append(torch.cat((centre - size / 2, centre + size / 2), -1))
-        scores.append(cls.softmax(1)[:, 1].reshape(batch, -1))
-    return torch.cat(scores, 1), torch.cat(boxes, 1)
+    reg Tensor[B, 4, H_l, W_l]) -> scores Tensor[B, A] float32, boxes Tensor[B, A, 4] float32
+    (x1, y1, x2, y2) in pixels of the network input."""
+    classes, regressions = outputs[0::2], outputs[1::2]
+    map_sizes = [tuple(cls.shape[2:]) for cls in classes]
+    strides = [2 ** (level + 2) for level in range(len(classes))]
+    anchors = anchor_grid(map_sizes, strides, [(4.0 * s,) for s in strides], classes[0].device)
+    batch = classes[0].shape[0]
+    loc = torch.cat([reg.float().permute(0, 2, 3, 1).reshape(batch, -1, 4) for reg in regressions], 1)
+    scores = torch.cat([cls.float().softmax(1)[:, 1].reshape(batch, -1) for cls in classes], 1)
+    return scores, decode(loc, anchors)
 
 
 class S3FD(Detector):
@@ -112,7 +109,7 @@ class S3FD(Detector):
 
     Args:
         weights: S3FD state dict path (face-alignment's layout); default: see the module docstring.
-        score_threshold, nms_iou, scale, max_pixels, top_k, keep_top_k: see `S3FDConfig`.
+        score_threshold, nms_iou, scale, max_pixels, top_k, keep_top_k, precision: see `S3FDConfig`.
     """
 
     name = "s3fd"
@@ -128,6 +125,9 @@ class S3FD(Detector):
         path = find_s3fd_weights(weights)
         self.net = s3fd()
         self.net.load_state_dict(load_checkpoint(path), strict=True)
+        if self.config.precision == "mixed":
+            for name in _FP32_MODULES:
+                setattr(self.net, name, Float32(getattr(self.net, name)))
         self.net.eval()
         self.weights = describe(path, "user file" if weights else f"face-alignment cache ({S3FD_URL})")
 
@@ -153,19 +153,11 @@ class S3FD(Detector):
             raise ValueError(f"s3fd: expected images [B, 3, H, W], got {list(images.shape)}")
         height, width = images.shape[2:]
         cfg = self.config
-        scale = cfg.scale if cfg.scale is not None else math.sqrt(cfg.max_pixels / (height * width))
-        x = images.to(self.device).float() * 255.0
-        if scale != 1:
-            x = F.interpolate(x, size=(max(1, round(height * scale)), max(1, round(width * scale))),
-                              mode="bilinear", align_corners=False)
-        x = x.flip(1) - torch.tensor(_BGR_MEAN, device=x.device).view(1, 3, 1, 1)
-        with torch.autocast("cuda", enabled=x.device.type == "cuda"):
+        scale = cfg.scale if cfg.scale is not None else max_pixels_scale(height, width, cfg.max_pixels)
+        x = network_input(images.to(self.device), scale, bgr=True)
+        with autocast(x.device, cfg.precision):
             outputs = self.net(x)
         scores, boxes = decode_outputs(outputs)
         boxes = boxes * torch.tensor([width / x.shape[3], height / x.shape[2]] * 2, device=boxes.device)
-        results = []
-        for det in select(boxes, scores, cfg):
-            det[:, 0:4:2] = det[:, 0:4:2].clamp(0, width)
-            det[:, 1:4:2] = det[:, 1:4:2].clamp(0, height)
-            results.append(det[(det[:, 2] > det[:, 0]) & (det[:, 3] > det[:, 1])])
-        return results
+        return [clip_detections(det, height, width)
+                for det in select(boxes, scores, cfg.score_threshold, cfg.nms_iou, cfg.top_k, cfg.keep_top_k)]

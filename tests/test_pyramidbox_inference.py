@@ -12,9 +12,10 @@ import torch.nn.functional as F
 
 from facebench.detectors.pyramidbox import PyramidBox
 from facebench.detectors.pyramidbox import inference
-from facebench.detectors.pyramidbox.inference import RGB_MEAN, box_voting, plan_passes, run_pass
+from facebench.detectors.pyramidbox.inference import box_voting, plan_passes, run_pass
 from facebench.detectors.pyramidbox.model import PyramidBoxNet
 from facebench.detectors.pyramidbox.priors import ANCHOR_SIZES, STRIDES, prior_boxes
+from facebench.detectors.toolkit import RGB_MEAN
 from facebench.weights import MissingWeightsError
 
 
@@ -69,6 +70,10 @@ def test_settings_are_part_of_identity():
     assert len({repr(i) for i in identities}) == len(identities)
     assert PyramidBox(net=net, scale=2).identity() == PyramidBox(net=net, scale=2.0).identity()
     assert identities[0]["settings"]["max_pixels"] == 4e6 and identities[0]["settings"]["score_threshold"] == 0.01
+    assert identities[0]["settings"]["precision"] == "fp32"
+    assert PyramidBox(net=net, precision="mixed").identity() != identities[0]
+    with pytest.raises(ValueError, match="precision 'half'"):
+        PyramidBox(net=net, precision="half")
     with pytest.raises(TypeError, match="unknown settings.*flipp"):
         PyramidBox(net=net, flipp=True)
     with pytest.raises(ValueError, match="procedure"):
@@ -86,6 +91,21 @@ def test_flip_pass_maps_boxes_back(scale):
     torch.testing.assert_close(flipped[0], plain[0])
     merged = PyramidBox(net=_SpotNet(), scale=scale, flip=True).detect(image)[0]
     torch.testing.assert_close(merged[0], plain[0])
+
+
+def test_every_nms_survivor_of_a_pass_is_voted_then_cut_to_keep_top_k():
+    """As the public procedure: up to top_k (5000) boxes per pass before box voting, keep_top_k after it."""
+    image = _square_image(64, 96, (6, 14, 22, 30))  # three anchor-aligned squares, brightness 1, 0.8, 0.6
+    image[..., 34:50, 38:54] = 0.8
+    image[..., 10:26, 70:86] = 0.6
+    settings = dict(scale=1.0, keep_top_k=2, score_threshold=1e-4)
+    config = inference.TestTimeConfig(flip=True, **settings)
+    per_pass = run_pass(_SpotNet(), image, plan_passes(config, 64, 96)[0], config)[0]
+    assert len(per_pass) > config.keep_top_k
+    merged = PyramidBox(net=_SpotNet(), flip=True, **settings).detect(image)[0]
+    assert len(merged) == 2
+    torch.testing.assert_close(merged[0, :4], torch.tensor([6.0, 14.0, 22.0, 30.0]))
+    torch.testing.assert_close(PyramidBox(net=_SpotNet(), **settings).detect(image)[0], per_pass[:2])
 
 
 def test_box_voting_hand_made_case():

@@ -7,6 +7,7 @@ derived from it use the same layout). See `weights_io` for the accepted file lay
 Default test-time procedure (tuned for DARK FACE, whose faces are tiny): one pass upscaled by the
 max-pixels rule sqrt(2000^2 / (H * W)) (x2.27 for 1080x720), score threshold 0.01 (the public code uses
 0.05; AP needs the low-score tail). `procedure="wider"` reproduces the public WIDER FACE evaluation.
+fp32 on every device (as upstream); `precision="mixed"` is the opt-in fp16 autocast.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class PyramidBox(Detector):
 
     Args:
         weights: checkpoint path; default `$FACEBENCH_HOME/pyramidbox.pth`.
-        procedure, scale, max_pixels, flip, merge, score_threshold, nms_iou, top_k, keep_top_k: see
+        procedure, scale, max_pixels, flip, merge, score_threshold, nms_iou, top_k, keep_top_k, precision: see
             `TestTimeConfig` (all part of the identity). `preset="wider"` starts from the public WIDER
             FACE settings instead of the DARK FACE defaults; explicit arguments override it.
         net: an already built network (tests, training); then `weights` is not read and the identity

@@ -3,38 +3,32 @@ public port's WIDER FACE multi-scale schedule with box voting.
 
 Dimensions: B images per batch (one size), P priors, N detections of one image.
 
-Every pass: RGB 0..255 minus the mean (R 123, G 117, B 104), bilinear resize by the pass's scale (no
-antialiasing, like cv2.INTER_LINEAR), softmax over the face logits, decoding with variances (0.1, 0.2),
-score > threshold, top_k highest, NMS, keep_top_k; boxes mapped back to input pixels. Passes are merged
-with score-weighted box voting (or NMS) and the result is clipped to the image.
+Every pass (pieces from `facebench.detectors.toolkit`): RGB 0..255 minus the mean (R 123, G 117, B 104),
+bilinear resize by the pass's scale (no antialiasing, like cv2.INTER_LINEAR), softmax over the face
+logits, decoding with variances (0.1, 0.2), score > threshold, top_k highest, NMS; boxes mapped back to
+input pixels.
+As in the public procedure, every NMS survivor of a pass (up to top_k = 5000) goes to the merge:
+score-weighted box voting (or NMS), which keeps keep_top_k (750); the result is clipped to the image.
+The network runs in fp32 unless `precision="mixed"` (see `facebench.detectors.precision`).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import torch
-import torch.nn.functional as F
-from torchvision.ops import batched_nms, box_iou, clip_boxes_to_image, nms
+from torchvision.ops import box_iou, nms
 
-from facebench.detectors.pyramidbox.priors import decode
+from facebench.detectors.precision import PRECISIONS, autocast
+from facebench.detectors.toolkit import (clip_detections, decode, ints_to_floats, max_pixels_scale, network_input,
+                                         select)
 
-RGB_MEAN = (123.0, 117.0, 104.0)
 PROCEDURES = ("single", "wider")
 MERGES = ("vote", "nms")
 # Size filters of the WIDER schedule (pixels of the input image, public convention w = x2 - x1 + 1).
 _SHRUNK_MIN_SIDE = 30.0
 _ENLARGED_MAX_SIDE = 100.0
-
-
-def ints_to_floats(config: object, names: Sequence[str]) -> None:
-    """Store the int values of the float fields `names` of a frozen dataclass as floats, so that settings
-    2 and 2.0 give one identity (and one detection-cache key)."""
-    for name in names:
-        value = getattr(config, name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            object.__setattr__(config, name, float(value))
 
 
 @dataclass(frozen=True)
@@ -55,8 +49,10 @@ class TestTimeConfig:
         score_threshold: face probability a candidate must exceed. 0.01 by default because AP needs the
             low-score tail; the public code uses 0.05.
         nms_iou: IoU of per-pass NMS (and of the merge), 0.3 as in the public code.
-        top_k: candidates per image and pass kept before NMS (5000).
-        keep_top_k: detections per image kept after NMS and after merging (750).
+        top_k: candidates per image and pass kept before NMS (5000); every NMS survivor goes to the merge.
+        keep_top_k: detections per image kept after merging (box voting, NMS, or the single pass) (750).
+        precision: "fp32", or "mixed" = fp16 autocast with the LFPN fusion, L2Norm and the heads in fp32
+            (faster on a GPU; see `facebench.detectors.precision`).
     """
 
     procedure: str = "single"
@@ -68,6 +64,7 @@ class TestTimeConfig:
     nms_iou: float = 0.3
     top_k: int = 5000
     keep_top_k: int = 750
+    precision: str = "fp32"
 
     def __post_init__(self):
         ints_to_floats(self, ("scale", "max_pixels", "score_threshold", "nms_iou"))
@@ -83,6 +80,8 @@ class TestTimeConfig:
                             f"0 < nms_iou {self.nms_iou} <= 1")
         if self.top_k < 1 or self.keep_top_k < 1:
             problems.append(f"top_k {self.top_k} and keep_top_k {self.keep_top_k} must be >= 1")
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision {self.precision!r} not in {PRECISIONS}")
         if problems:
             raise ValueError("pyramidbox: bad test-time settings: " + "; ".join(problems))
 
@@ -104,7 +103,7 @@ class _Pass:
 
 def plan_passes(config: TestTimeConfig, height: int, width: int) -> List[_Pass]:
     """The passes `config` runs on a `height` x `width` image, in the public code's order."""
-    budget = math.sqrt(config.max_pixels / (height * width))
+    budget = max_pixels_scale(height, width, config.max_pixels)
     if config.procedure == "single":
         scale = config.scale if config.scale is not None else budget
         return [_Pass(scale)] + ([_Pass(scale, flip=True)] if config.flip else [])
@@ -124,44 +123,12 @@ def plan_passes(config: TestTimeConfig, height: int, width: int) -> List[_Pass]:
     return passes + [_Pass(s, **keep) for s in big_scales]
 
 
-def network_input(images: torch.Tensor, scale: float, flip: bool = False) -> torch.Tensor:
-    """images (Tensor[B, 3, H, W], RGB in [0, 1]) -> Tensor[B, 3, round(H*scale), round(W*scale)] float32,
-    RGB 0..255 minus the mean, optionally mirrored left-right."""
-    x = images.float() * 255.0
-    if flip:
-        x = x.flip(-1)
-    if scale != 1:
-        size = (max(1, round(x.shape[2] * scale)), max(1, round(x.shape[3] * scale)))
-        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-    return x - torch.tensor(RGB_MEAN, device=x.device).view(1, 3, 1, 1)
-
-
-def _face_scores_and_boxes(net: torch.nn.Module, x: torch.Tensor):
-    """Run the network (autocast on CUDA) -> scores Tensor[B, P] and normalised boxes Tensor[B, P, 4]."""
-    with torch.autocast("cuda", enabled=x.device.type == "cuda"):
+def _face_scores_and_boxes(net: torch.nn.Module, x: torch.Tensor, precision: str):
+    """Run the network -> scores Tensor[B, P] float32 and normalised boxes Tensor[B, P, 4] float32."""
+    with autocast(x.device, precision):
         face_loc, face_conf, *_, priors = net(x)
     scores = face_conf.float().softmax(-1)[..., 1]
     return scores, decode(face_loc.float(), priors.float())
-
-
-def select(boxes: torch.Tensor, scores: torch.Tensor, config: TestTimeConfig) -> List[torch.Tensor]:
-    """Threshold, top_k, per-image NMS and keep_top_k.
-
-    Args:
-        boxes (Tensor[B, P, 4]): (x1, y1, x2, y2), any units.
-        scores (Tensor[B, P]): face probabilities.
-
-    Returns:
-        list of B Tensor[N, 5]: (x1, y1, x2, y2, score) by decreasing score.
-    """
-    top = scores.topk(min(config.top_k, scores.shape[1]), dim=1)
-    boxes = boxes.gather(1, top.indices.unsqueeze(-1).expand(-1, -1, 4))
-    valid = top.values > config.score_threshold
-    image = torch.arange(scores.shape[0], device=scores.device).unsqueeze(1).expand_as(valid)[valid]
-    boxes, kept = boxes[valid], top.values[valid]
-    keep = batched_nms(boxes, kept, image, config.nms_iou)
-    detections = torch.cat((boxes[keep], kept[keep, None]), 1)
-    return [detections[image[keep] == b][: config.keep_top_k] for b in range(scores.shape[0])]
 
 
 def _size_filter(det: torch.Tensor, spec: _Pass) -> torch.Tensor:
@@ -172,13 +139,16 @@ def _size_filter(det: torch.Tensor, spec: _Pass) -> torch.Tensor:
 
 
 def run_pass(net: torch.nn.Module, images: torch.Tensor, spec: _Pass, config: TestTimeConfig) -> List[torch.Tensor]:
-    """One pass over a batch -> list of B Tensor[N, 5] in pixels of the (unflipped) input images."""
+    """One pass over a batch -> list of B Tensor[N, 5] (up to config.top_k NMS survivors each) in pixels of the
+    (unflipped) input images."""
     height, width = images.shape[2:]
-    scores, boxes = _face_scores_and_boxes(net, network_input(images, spec.scale, spec.flip))
+    x = network_input(images, spec.scale, flip=spec.flip)
+    scores, boxes = _face_scores_and_boxes(net, x, config.precision)
     boxes = boxes * torch.tensor([width, height, width, height], device=boxes.device, dtype=boxes.dtype)
     if spec.flip:
         boxes = torch.stack((width - boxes[..., 2], boxes[..., 1], width - boxes[..., 0], boxes[..., 3]), -1)
-    return [_size_filter(d, spec) for d in select(boxes, scores, config)]
+    per_image = select(boxes, scores, config.score_threshold, config.nms_iou, config.top_k)
+    return [_size_filter(d, spec) for d in per_image]
 
 
 def box_voting(det: torch.Tensor, iou: float = 0.3, keep: int = 750) -> torch.Tensor:
@@ -210,9 +180,10 @@ def box_voting(det: torch.Tensor, iou: float = 0.3, keep: int = 750) -> torch.Te
 
 
 def merge_passes(per_pass: List[torch.Tensor], config: TestTimeConfig) -> torch.Tensor:
-    """Detections of one image from several passes (list of Tensor[N_i, 5]) -> Tensor[N, 5]."""
+    """Detections of one image from one or more passes (list of Tensor[N_i, 5]) -> Tensor[N, 5], N <= keep_top_k,
+    by decreasing score."""
     if len(per_pass) == 1:
-        return per_pass[0]
+        return per_pass[0][: config.keep_top_k]
     det = torch.cat(per_pass)
     if config.merge == "vote":
         return box_voting(det, config.nms_iou, config.keep_top_k)
@@ -234,10 +205,5 @@ def detect_faces(net: torch.nn.Module, images: torch.Tensor, config: TestTimeCon
     """
     height, width = images.shape[2:]
     passes = [run_pass(net, images, spec, config) for spec in plan_passes(config, height, width)]
-    results = []
-    for b in range(images.shape[0]):
-        det = merge_passes([p[b] for p in passes], config)
-        boxes = clip_boxes_to_image(det[:, :4], (height, width))
-        det = torch.cat((boxes, det[:, 4:]), 1)
-        results.append(det[(det[:, 2] > det[:, 0]) & (det[:, 3] > det[:, 1])].float())
-    return results
+    return [clip_detections(merge_passes([p[b] for p in passes], config), height, width)
+            for b in range(images.shape[0])]

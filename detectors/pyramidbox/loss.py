@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.ops import box_iou
 
-from facebench.detectors.pyramidbox.priors import encode, point_form
+from facebench.detectors.toolkit import encode, point_form
 
 MATCH_IOU = 0.35
 NEG_POS_RATIO = 3

@@ -8,6 +8,10 @@ Module names and shapes match the public `pyramidbox.pth` (281 tensors, 57.2 M p
 as the flat list `vgg`, `extras`, the low-level feature pyramid (`lfpn_topdown`, `lfpn_later`), three
 `L2Norm*` layers, six context-sensitive prediction modules `cpm` and the heads `loc_layers`,
 `conf_layers` (face and head branches; the body branch of the paper is absent from that layout).
+
+Under fp16 autocast ("mixed" precision) the LFPN fusion, the L2Norm layers (fp32 under autocast) and the
+heads still run in fp32: the fusion multiplies two un-normalised activations, whose product (1e5-5e9 with
+the conformance weights) overflows fp16 and turned almost every face logit into NaN.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from facebench.detectors.precision import float32
 from facebench.detectors.pyramidbox.priors import prior_boxes
 
 # VGG16 conv channels; "M" = 2x2/stride-2 max-pool (floor mode). fc6/fc7 follow as convolutions.
@@ -104,9 +109,11 @@ def _vgg_layers() -> List[nn.Module]:
 
 
 def _upsample_product(top: torch.Tensor, lateral: torch.Tensor) -> torch.Tensor:
-    """LFPN fusion: bilinear upsampling of `top` to the lateral map's size, times the lateral map, ReLU."""
-    up = F.interpolate(top, size=lateral.shape[2:], mode="bilinear", align_corners=False)
-    return F.relu(up * lateral)
+    """LFPN fusion: bilinear upsampling of `top` to the lateral map's size, times the lateral map, ReLU.
+    Always float32 (see the module docstring)."""
+    with float32(top.device):
+        up = F.interpolate(top.float(), size=lateral.shape[2:], mode="bilinear", align_corners=False)
+        return F.relu(up * lateral.float())
 
 
 def _flatten(t: torch.Tensor, k: int) -> torch.Tensor:
@@ -165,8 +172,9 @@ class PyramidBoxNet(nn.Module):
         feats = self.features(x)
         face_loc, face_conf, head_loc, head_conf = [], [], [], []
         for level, feat in enumerate(feats):
-            loc = self.loc_layers[level](feat)
-            conf = self.conf_layers[level](feat)
+            with float32(feat.device):  # the heads in fp32 under autocast (see the module docstring)
+                loc = self.loc_layers[level](feat.float())
+                conf = self.conf_layers[level](feat.float())
             face_loc.append(_flatten(loc[:, :4], 4))
             head_loc.append(_flatten(loc[:, 4:], 4))
             if level == 0:  # [3 background, face, 3 head-background, head]: max-in-out on background

@@ -14,7 +14,7 @@ from torch.utils.data import Dataset
 from facebench.datasets.dataset import Sample
 from facebench.datasets.images import read_image
 from facebench.detectors.pyramidbox.augment import AugmentConfig, augment
-from facebench.detectors.pyramidbox.inference import RGB_MEAN
+from facebench.detectors.toolkit import RGB_MEAN
 
 _TRIES = 10  # augmentations drawn for one image until a face survives the crop
 

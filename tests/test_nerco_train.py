@@ -182,3 +182,17 @@ def test_text_prior_loss_and_gradients(tmp_path, monkeypatch):
     monkeypatch.setattr("importlib.util.find_spec", lambda name, *args: None)
     with pytest.raises(ImportError, match="open_clip_torch"):
         load_text_prior(tmp_path / "RN50.pt")
+
+
+def test_init_from_authors_folder_and_architecture_check(photos, tmp_path):
+    """--init loads an authors'-layout folder into the test-time networks; steps 0 writes them back unchanged."""
+    torch.manual_seed(5)
+    source = NeRCoGAN(NeRCoArch(ngf=16, blocks=1, nrn_hidden=16), ndf=8).net.state_dict()
+    folder = tmp_path / "authors"
+    folder.mkdir()
+    for prefix, name in (("G_A", "latest_net_G_A.pth"), ("Pre", "latest_net_Pre.pth"), ("H", "latest_net_H.pth")):
+        torch.save({k[len(prefix) + 1:]: v for k, v in source.items() if k.startswith(prefix + ".")}, folder / name)
+    final = torch.load(train(_config(photos, tmp_path / "run", steps=0, init=str(folder))), weights_only=True)
+    assert all(torch.equal(final["model"][k], v) for k, v in source.items())
+    with pytest.raises(ValueError, match="architecture"):
+        train(_config(photos, tmp_path / "other", steps=0, init=str(folder), blocks=2))

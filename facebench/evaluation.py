@@ -26,8 +26,9 @@ def evaluate_detections(gts: Mapping[str, np.ndarray], dets: Mapping[str, np.nda
 
 def compare_runs(gts: Mapping[str, np.ndarray], dets: Mapping[str, np.ndarray], baseline: Mapping[str, np.ndarray],
                  bootstrap: int = 1000, seed: int = 0) -> Dict[str, Any]:
-    """Paired bootstrap of AP(dets) - AP(baseline) on the same images (needs bootstrap >= 1)."""
-    settings = MetricSettings(iou_thresholds=IOU_THRESHOLDS, resamples=max(1, bootstrap), seed=seed)
+    """Paired bootstrap of AP(dets) - AP(baseline) on the same images (bootstrap >= 1; for 0 see
+    `point_difference`)."""
+    settings = MetricSettings(iou_thresholds=IOU_THRESHOLDS, resamples=bootstrap, seed=seed)
     return compare_detections(gts, baseline, dets, settings)
 
 
@@ -53,3 +54,21 @@ def difference_entry(comparison: Mapping[str, Any], protocol: str, iou: float) -
     """One paired-bootstrap summary (diff, ci_low, ci_high, sign_flip_fraction, ...) at one IoU (all sizes)."""
     entry = comparison[protocol][iou_key(iou)]
     return entry["all"] if protocol == "coco" else entry
+
+
+def point_difference(metrics_a: Mapping[str, Any], metrics_b: Mapping[str, Any]) -> Dict[str, Any]:
+    """AP(b) - AP(a) from two metrics dicts of the same images, without resampling (`--bootstrap 0`).
+
+    Same schema as `compare_runs`, with None for everything a bootstrap would give (diff_mean, ci_low,
+    ci_high, sign_flip_fraction), and None as diff where an AP is undefined (no faces).
+    """
+    def entry(ap_a, ap_b):
+        diff = None if ap_a is None or ap_b is None else ap_b - ap_a
+        return {"ap_a": ap_a, "ap_b": ap_b, "diff": diff, "diff_mean": None, "ci_low": None, "ci_high": None,
+                "sign_flip_fraction": None}
+
+    official = {key: entry(value["ap"], metrics_b["official"]["iou"][key]["ap"])
+                for key, value in metrics_a["official"]["iou"].items()}
+    coco = {key: {label: entry(value["ap"], metrics_b["coco"]["iou"][key][label]["ap"]) for label, value in bins.items()}
+            for key, bins in metrics_a["coco"]["iou"].items()}
+    return {"bootstrap": {"resamples": 0}, "difference": "b - a", "official": official, "coco": coco}

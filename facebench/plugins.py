@@ -1,17 +1,24 @@
 """The enhancer and detector registries and how a command-line name becomes a plugin.
 
     --enhancer none | gamma | mlsm | a+b | pkg.module:Class | path/file.py:Class
-    --weights PATH           (single enhancer)  or  --weights NAME=PATH  (one part of a chain)
+    --weights PATH           (single enhancer)  or  --weights NAME=PATH  (one part of a sweep or chain)
+    --enhancer-opt [NAME.]KEY=VALUE
+
+NAME is a chain part as written in --enhancer, or the plugin's own `name` ('logcurve' for
+'my_enhancer.py:LogCurve'). Settings are checked against the plugin's constructor and coerced to the
+types it declares (`--enhancer-opt logcurve.k=5` gives the float 5.0).
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 from facebench.detectors import BUILTIN_DETECTORS
 from facebench.enhancers import BUILTIN_ENHANCERS
 from facebench.enhancers.chain import Chain
 from facebench.plugin_api import Detector, Enhancer
+from facebench.plugin_args import accepts_argument, coerce_settings
 from facebench.registry import PluginError, Registry
+from facebench.weights import MissingWeightsError
 
 ENHANCERS = Registry("enhancer", "facebench.enhancers")
 DETECTORS = Registry("detector", "facebench.detectors")
@@ -19,6 +26,9 @@ for _name, _path in BUILTIN_ENHANCERS.items():
     ENHANCERS.register(_name, _path)
 for _name, _path in BUILTIN_DETECTORS.items():
     DETECTORS.register(_name, _path)
+
+BASELINE = "none"
+_GENERIC_WEIGHTS_HINT = "--weights PATH"  # how facebench.weights phrases the flag in its messages
 
 
 def split_chain(spec: str) -> list:
@@ -47,37 +57,89 @@ def build_enhancer(spec: str, weights: Optional[Dict[str, str]] = None, device: 
         single = len(parts) == 1
         path = weights.get(part) or (weights.get("") if single else None)
         kwargs = {**(options.get("", {}) if single else {}), **options.get(part, {})}
-        built.append(_create(ENHANCERS, Enhancer, part, path, kwargs).to(device))
+        hint = f"--weights {_display_name(part)}=PATH"
+        built.append(_create(ENHANCERS, Enhancer, part, path, kwargs, hint).to(device))
     return built[0] if len(built) == 1 else Chain(built).to(device)
 
 
-def _create(registry: Registry, base: type, name: str, weights: Optional[str], kwargs: dict):
-    """registry.create(name, weights=..., **kwargs), checked to be a `base`; bad kwargs -> PluginError."""
+def build_enhancers(specs: Sequence[str], weights: Dict[str, str], device: str,
+                    options: Dict[str, Dict[str, object]]) -> Dict[str, Enhancer]:
+    """Every enhancer of a sweep, built up front so that a missing weights file stops the run before any
+    image is processed. `weights` / `options` are keyed by chain part (see `resolve_enhancer_args`)."""
+    return {spec: build_enhancer(spec, weights, device, options) for spec in specs}
+
+
+def _display_name(part: str) -> str:
+    """The shortest NAME a user can write for a chain part: its registered name or the plugin's `name`."""
+    if part in ENHANCERS.names():
+        return part
+    try:
+        return getattr(ENHANCERS.factory(part), "name", "") or part
+    except PluginError:
+        return part
+
+
+def _create(registry: Registry, base: type, name: str, weights: Optional[str], kwargs: dict, hint: str):
+    """registry.create(name, weights=..., **kwargs), checked to be a `base`; bad kwargs -> PluginError.
+
+    `hint` replaces the generic '--weights PATH' in a missing-weights message with the flag that works
+    here ('--weights mlsm=PATH', '--detector-weights PATH')."""
+    factory = registry.factory(name)
+    label = f"{registry.kind} {name!r}"
+    kwargs = coerce_settings(factory, kwargs, label)
     if weights:
+        if not accepts_argument(factory, "weights"):
+            raise PluginError(f"{label} takes no weights (got {hint.replace('PATH', weights)})")
         kwargs = {**kwargs, "weights": weights}
     try:
-        plugin = registry.create(name, **kwargs)
+        plugin = factory(**kwargs)
+    except MissingWeightsError as exc:
+        raise MissingWeightsError(str(exc).replace(_GENERIC_WEIGHTS_HINT, hint)) from None
     except TypeError as exc:
-        raise PluginError(f"{registry.kind} {name!r}: bad setting or weights ({exc})") from None
+        raise PluginError(f"{label}: bad setting or weights ({exc})") from None
     if not isinstance(plugin, base):
-        raise PluginError(f"{registry.kind} {name!r} did not produce a facebench {base.__name__} "
-                          f"(got {type(plugin).__name__})")
+        raise PluginError(f"{label} did not produce a facebench {base.__name__} (got {type(plugin).__name__})")
     return plugin
 
 
-def check_enhancer_args(specs: Sequence[str], weights: Dict[str, str], options: Dict[str, dict]) -> None:
-    """Every --weights / --enhancer-opt name must be a part of some enhancer spec; an unnamed one needs
-    exactly one single-part enhancer. Raises PluginError otherwise."""
-    parts = {part for spec in specs for part in split_chain(spec)}
-    single = len(specs) == 1 and len(split_chain(specs[0])) == 1
+def resolve_enhancer_args(specs: Sequence[str], weights: Dict[str, str], options: Dict[str, dict]
+                          ) -> Tuple[Dict[str, str], Dict[str, dict]]:
+    """--weights / --enhancer-opt keyed by chain part.
+
+    A key may be a chain part of some spec, the `name` of such a part's plugin, or '' (no NAME=), which
+    needs exactly one single-part enhancer besides the `none` baseline. Raises PluginError naming the
+    accepted forms otherwise.
+    """
+    parts = list(dict.fromkeys(part for spec in specs for part in split_chain(spec)))
+    by_name = {}
+    candidates = [spec for spec in specs if spec != BASELINE] or list(specs)
+    single = candidates[0] if len(candidates) == 1 and len(split_chain(candidates[0])) == 1 else None
+    resolved = []
     for flag, given in (("--weights", weights), ("--enhancer-opt", options)):
-        for name in given:
-            if name == "" and not single:
-                raise PluginError(f"{flag} without a NAME= prefix needs exactly one enhancer (got {', '.join(specs)})")
-            if name and name not in parts:
-                raise PluginError(f"{flag} names {name!r}, which is not one of the enhancers {', '.join(specs)}")
+        out = {}
+        for key, value in given.items():
+            if key == "":
+                if single is None:
+                    raise PluginError(f"{flag} without a NAME= prefix needs exactly one enhancer (got "
+                                      f"{', '.join(specs)}); write {_accepted(flag, parts)}")
+                key = single
+            elif key not in parts:
+                by_name = by_name or {_display_name(part): part for part in parts}
+                if key not in by_name:
+                    raise PluginError(f"{flag} names {key!r}, which is not one of the enhancers "
+                                      f"{', '.join(specs)}; write {_accepted(flag, parts)}")
+                key = by_name[key]
+            out[key] = {**out.get(key, {}), **value} if isinstance(value, dict) else value
+        resolved.append(out)
+    return resolved[0], resolved[1]
+
+
+def _accepted(flag: str, parts: Sequence[str]) -> str:
+    form = "NAME=PATH" if flag == "--weights" else "NAME.KEY=VALUE"
+    names = ", ".join(_display_name(part) for part in parts)
+    return f"{flag} {form} with NAME one of: {names}"
 
 
 def build_detector(spec: str, weights: Optional[str] = None, device: str = "cpu", **settings) -> Detector:
     """Create the detector `spec` with optional weights path and settings (score threshold, scale...)."""
-    return _create(DETECTORS, Detector, spec, weights, settings).to(device)
+    return _create(DETECTORS, Detector, spec, weights, settings, "--detector-weights PATH").to(device)

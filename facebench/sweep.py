@@ -1,14 +1,17 @@
 """A sweep: every (QF, enhancer) pair through the pipeline with one detector, then metrics.
 
-`SweepConfig` is what the CLI parses into; `run_sweep` returns the results.json dictionary. Under
-torchrun every rank computes its shard of each pair into the shared cache; rank 0 alone evaluates.
+`SweepConfig` is what the CLI parses into; `run_sweep` returns the results.json dictionary. Every
+enhancer is built (its weights found) before any image is processed. Each enhancer after the first is
+compared with the first (the `none` baseline unless the user opts out) on the same images: a paired
+bootstrap, or the plain difference with `bootstrap=0`. Under torchrun every rank computes its shard of
+each pair into the shared cache; rank 0 alone evaluates.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -19,10 +22,10 @@ from facebench.cache import DetectionCache
 from facebench.datasets import FaceDataset
 from facebench.degrade import QualityFactor, qf_label
 from facebench.detections_io import write_detections
-from facebench.evaluation import compare_runs, evaluate_detections
+from facebench.evaluation import compare_runs, evaluate_detections, point_difference
 from facebench.pipeline import PipelineSettings, collect, run_detection
 from facebench.plugin_api import Detector
-from facebench.plugins import build_enhancer
+from facebench.plugins import BASELINE, build_enhancers
 
 PIPELINE_VERSION = "read-jpeg(opencv)-enhance-quantize8-detect/1"
 
@@ -34,8 +37,8 @@ class SweepConfig:
     Attributes:
         enhancers: enhancer specs ("none", "mlsm", "deblock+zerodce", "file.py:Class").
         qfs: JPEG quality factors (None = raw).
-        weights: enhancer part name -> weights path ('' = for a single enhancer).
-        options: enhancer part name -> constructor settings ('' = for a single enhancer).
+        weights: enhancer part name -> weights path (see `facebench.plugins.resolve_enhancer_args`).
+        options: enhancer part name -> constructor settings.
         bootstrap: resamples for confidence intervals (0 = none).
         seed: bootstrap seed.
         cache_root: detection cache folder.
@@ -63,6 +66,13 @@ def _cache_parts(dataset: FaceDataset, qf: QualityFactor, enhancer_identity: dic
     }
 
 
+def with_baseline(specs: Sequence[str], baseline: bool = True) -> Tuple[str, ...]:
+    """The enhancers of a sweep: `none` first (added if absent) when `baseline`, else `specs` as given."""
+    if not baseline:
+        return tuple(specs)
+    return (BASELINE,) + tuple(spec for spec in dict.fromkeys(specs) if spec != BASELINE)
+
+
 def _barrier() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
@@ -72,19 +82,19 @@ def run_sweep(dataset: FaceDataset, detector: Detector, config: SweepConfig, set
               device: torch.device, shard: Tuple[int, int] = (0, 1)) -> Optional[dict]:
     """Run every (QF, enhancer) pair; returns the `runs` part of results.json on rank 0, None elsewhere."""
     rank, _ = shard
+    enhancers = build_enhancers(config.enhancers, config.weights, str(device), config.options)
     gts = {s.image_id: np.asarray(s.boxes) for s in dataset.samples}
     runs: List[dict] = []
     for qf in config.qfs:
         per_qf: Dict[str, Dict[str, np.ndarray]] = {}
         for spec in config.enhancers:
-            enhancer = build_enhancer(spec, config.weights, device=str(device), options=config.options)
+            enhancer = enhancers[spec]
             identity = enhancer.identity()
             cache = DetectionCache(config.cache_root, _cache_parts(dataset, qf, identity, detector))
             enhanced_dir = settings.save_enhanced / qf_label(qf) / _slug(spec) if settings.save_enhanced else None
             run_settings = PipelineSettings(settings.batch_size, settings.workers, enhanced_dir,
                                             settings.progress and rank == 0)
             timings = run_detection(dataset, qf, enhancer, detector, cache, run_settings, shard)
-            del enhancer
             _barrier()
             if rank != 0:
                 continue
@@ -97,12 +107,22 @@ def run_sweep(dataset: FaceDataset, detector: Detector, config: SweepConfig, set
             runs.append({"qf": qf_label(qf), "enhancer_spec": spec, "enhancer": identity,
                          "cache_key": cache.key, "timings": timings, "metrics": metrics})
         if rank == 0 and len(per_qf) > 1:
-            baseline = config.enhancers[0]
-            for spec in config.enhancers[1:]:
-                run = next(r for r in runs if r["qf"] == qf_label(qf) and r["enhancer_spec"] == spec)
-                run["vs_" + _slug(baseline)] = compare_runs(gts, per_qf[spec], per_qf[baseline],
-                                                           bootstrap=config.bootstrap, seed=config.seed)
+            _compare_with_first(runs, qf_label(qf), config, gts, per_qf)
     return runs if rank == 0 else None
+
+
+def _compare_with_first(runs: List[dict], qf: str, config: SweepConfig, gts: Dict[str, np.ndarray],
+                        per_qf: Dict[str, Dict[str, np.ndarray]]) -> None:
+    """Adds `vs_<first enhancer>` to every other run of this QF (paired bootstrap, or the plain difference)."""
+    by_spec = {r["enhancer_spec"]: r for r in runs if r["qf"] == qf}
+    baseline = config.enhancers[0]
+    for spec in config.enhancers[1:]:
+        if config.bootstrap:
+            comparison = compare_runs(gts, per_qf[spec], per_qf[baseline], bootstrap=config.bootstrap,
+                                      seed=config.seed)
+        else:
+            comparison = point_difference(by_spec[baseline]["metrics"], by_spec[spec]["metrics"])
+        by_spec[spec]["vs_" + _slug(baseline)] = comparison
 
 
 def _slug(spec: str) -> str:

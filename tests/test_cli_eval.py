@@ -72,8 +72,8 @@ def test_csv_has_a_row_per_enhancer_qf_iou_protocol(run):
 
 
 def test_plots_written(run):
-    assert (run["out"] / "pr_iou0.5_QF90.png").stat().st_size > 1000
-    assert (run["out"] / "pr_iou0.5_QF90.pdf").stat().st_size > 1000
+    assert (run["out"] / "pr_official_iou0.5_QF90.png").stat().st_size > 1000
+    assert (run["out"] / "pr_official_iou0.5_QF90.pdf").stat().st_size > 1000
 
 
 def test_coco_ap_equals_pycocotools_run_directly_on_the_detection_files(run):

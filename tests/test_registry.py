@@ -7,7 +7,7 @@ import torch
 from facebench import registry as registry_module
 from facebench.enhancers.chain import Chain
 from facebench.plugin_api import Enhancer
-from facebench.plugins import ENHANCERS, build_enhancer, check_enhancer_args, split_chain
+from facebench.plugins import ENHANCERS, build_enhancer, resolve_enhancer_args, split_chain
 from facebench.registry import PluginError, Registry
 
 
@@ -89,17 +89,17 @@ def test_chain_spec_errors():
     with pytest.raises(PluginError, match="empty part"):
         split_chain("gamma+")
     with pytest.raises(PluginError, match="not one of the enhancers"):
-        check_enhancer_args(["gamma+he"], {"mlsm": "x.pt"}, {})
+        resolve_enhancer_args(["gamma+he"], {"mlsm": "x.pt"}, {})
     with pytest.raises(PluginError, match="needs exactly one enhancer"):
-        check_enhancer_args(["gamma", "he"], {}, {"": {"gamma": 0.5}})
-    check_enhancer_args(["none", "gamma+he"], {}, {"gamma": {"gamma": 0.5}})
+        resolve_enhancer_args(["gamma", "he"], {}, {"": {"gamma": 0.5}})
+    assert resolve_enhancer_args(["none", "gamma+he"], {}, {"gamma": {"gamma": 0.5}}) == ({}, {"gamma": {"gamma": 0.5}})
 
 
 def test_enhancer_options_reach_the_right_part():
     chain = build_enhancer("gamma+clahe", options={"gamma": {"gamma": 0.5}, "clahe": {"clip_limit": 3.0}})
     assert [p.settings() for p in chain.parts] == [{"gamma": 0.5}, {"clip_limit": 3.0, "tile_grid": 8}]
     assert build_enhancer("gamma", options={"": {"gamma": 0.7}}).settings() == {"gamma": 0.7}
-    with pytest.raises(PluginError, match="bad setting"):
+    with pytest.raises(PluginError, match=r"no setting 'gamma_typo' \(its settings: gamma \(float\)\)"):
         build_enhancer("gamma", options={"": {"gamma_typo": 0.7}})
 
 
@@ -119,3 +119,63 @@ def test_command_line_settings_are_typed():
         "a": 2, "b": 0.5, "c": True, "d": False, "e": "wider"}
     assert parse_enhancer_options(["sci.variant=easy", "zerodce++.scale_factor=12", "gamma=0.5"]) == {
         "sci": {"variant": "easy"}, "zerodce++": {"scale_factor": 12}, "": {"gamma": 0.5}}
+
+
+LOGCURVE = textwrap.dedent("""
+    import torch
+    from facebench.plugin_api import Enhancer
+
+    class LogCurve(Enhancer):
+        name = "logcurve"
+
+        def __init__(self, k: float = 20.0):
+            super().__init__()
+            self.k = k
+
+        def settings(self):
+            return {"k": self.k}
+
+        def enhance(self, images):
+            return torch.log1p(self.k * images) / torch.log1p(torch.tensor(self.k))
+""")
+
+
+def test_options_and_weights_may_name_the_plugin_by_its_own_name(tmp_path):
+    plugin = tmp_path / "my_enhancer.py"
+    plugin.write_text(LOGCURVE)
+    spec = f"{plugin}:LogCurve"
+    weights, options = resolve_enhancer_args(["none", spec], {}, {"logcurve": {"k": 5}})
+    assert weights == {} and options == {spec: {"k": 5}}
+    enhancer = build_enhancer(spec, options=options)
+    assert enhancer.settings() == {"k": 5.0} and isinstance(enhancer.k, float)
+
+
+def test_unknown_option_name_lists_the_accepted_forms(tmp_path):
+    plugin = tmp_path / "my_enhancer.py"
+    plugin.write_text(LOGCURVE)
+    with pytest.raises(PluginError, match=r"not one of the enhancers.*NAME\.KEY=VALUE with NAME one of: none, logcurve"):
+        resolve_enhancer_args(["none", f"{plugin}:LogCurve"], {}, {"logk": {"k": 5}})
+
+
+def test_unnamed_option_goes_to_the_one_enhancer_beside_the_baseline():
+    assert resolve_enhancer_args(["none", "gamma"], {"": "w.pt"}, {"": {"gamma": 1}}) == (
+        {"gamma": "w.pt"}, {"gamma": {"gamma": 1}})
+
+
+def test_settings_are_coerced_to_the_declared_types():
+    from facebench.plugin_args import coerce_value
+    from typing import Optional, Tuple
+
+    assert coerce_value(5, float, "k") == 5.0 and isinstance(coerce_value(5, float, "k"), float)
+    assert coerce_value(8.0, int, "n") == 8 and isinstance(coerce_value(8.0, int, "n"), int)
+    assert coerce_value(None, Optional[int], "qf") is None and coerce_value(90.0, Optional[int], "qf") == 90
+    assert coerce_value([15, 80], Tuple[float, ...], "scales") == (15.0, 80.0)
+    assert coerce_value(True, bool, "flip") is True
+    for value, annotation in (("abc", float), (2.5, int), (1, bool), ("x", Tuple[float, ...])):
+        with pytest.raises(PluginError, match="expected"):
+            coerce_value(value, annotation, "setting")
+
+
+def test_weights_for_a_plugin_without_weights_is_one_clear_error():
+    with pytest.raises(PluginError, match=r"enhancer 'gamma' takes no weights \(got --weights gamma=x.pt\)"):
+        build_enhancer("gamma", {"gamma": "x.pt"})

@@ -4,18 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import cv2
-import torch
 
-from facebench.commands.options import parse_enhancer_options, parse_qfs, parse_weights
-from facebench.datasets import DatasetError, read_image
-from facebench.datasets.images import IMAGE_SUFFIXES
-from facebench.degrade import jpeg_roundtrip
-from facebench.pipeline import quantize, to_tensor
-from facebench.plugins import build_enhancer, check_enhancer_args
-from facebench.registry import PluginError
-from facebench.training import resolve_device
-from facebench.weights import MissingWeightsError
+from facebench.commands.options import parse_device, parse_enhancer_options, parse_qfs, parse_weights
 
 
 @click.command("enhance")
@@ -28,15 +18,26 @@ from facebench.weights import MissingWeightsError
 @click.option("--device", default="auto", show_default=True)
 def enhance_cmd(source, dest, enhancer, weights, enhancer_opt, qf, device):
     """Enhance an image file or every image in a folder; writes PNGs with the same names into DEST."""
+    import cv2
+    import torch
+
+    from facebench.datasets import DatasetError, read_image
+    from facebench.datasets.images import IMAGE_SUFFIXES
+    from facebench.degrade import jpeg_roundtrip
+    from facebench.pipeline import quantize, to_tensor
+    from facebench.plugins import build_enhancer, resolve_enhancer_args
+    from facebench.registry import PluginError
+    from facebench.weights import MissingWeightsError
+
     src, out = Path(source), Path(dest)
     files = sorted(p for p in src.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if src.is_dir() else [src]
     if not files:
         raise click.ClickException(f"{src}: no image files ({', '.join(IMAGE_SUFFIXES)})")
     (quality,) = parse_qfs([qf])
-    torch_device = resolve_device(device)
+    torch_device = parse_device(device)
     try:
-        weight_map, options = parse_weights(weights), parse_enhancer_options(enhancer_opt)
-        check_enhancer_args([enhancer], weight_map, options)
+        weight_map, options = resolve_enhancer_args([enhancer], parse_weights(weights),
+                                                    parse_enhancer_options(enhancer_opt))
         model = build_enhancer(enhancer, weight_map, device=str(torch_device), options=options)
     except (PluginError, MissingWeightsError) as exc:
         raise click.ClickException(str(exc)) from None

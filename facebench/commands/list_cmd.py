@@ -1,13 +1,16 @@
-"""`facebench list`: every enhancer and detector, and whether (and where) its weights are found."""
+"""`facebench list`: every enhancer and detector, and whether (and where) its weights are found.
+
+The registries are imported when the command runs, and each plugin's module only when its line is
+printed, so `facebench --help` and `facebench list --help` import no plugin code.
+"""
 from __future__ import annotations
 
 import click
 
-from facebench.plugins import DETECTORS, ENHANCERS
-from facebench.registry import PluginError
-
 
 def _describe(registry, name: str) -> str:
+    from facebench.registry import PluginError
+
     try:
         factory = registry.factory(name)
     except (PluginError, ImportError) as exc:
@@ -21,6 +24,8 @@ def _describe(registry, name: str) -> str:
 @click.command("list")
 def list_cmd():
     """List enhancers and detectors with their weight status."""
+    from facebench.plugins import DETECTORS, ENHANCERS
+
     for title, registry in (("enhancers", ENHANCERS), ("detectors", DETECTORS)):
         click.echo(f"{title}:")
         for name in registry.names():

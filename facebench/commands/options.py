@@ -1,16 +1,22 @@
-"""Click options shared by several commands, and the parsing of their values."""
+"""Click options shared by several commands, and the parsing of their values (heavy imports inside the
+parsers, so that `--help` stays fast)."""
 from __future__ import annotations
 
 import json
-from typing import Dict, Iterable, List, Optional
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional
 
 import click
 
-from facebench.degrade import QualityFactor, parse_qf
+if TYPE_CHECKING:
+    import torch
+
+    from facebench.degrade import QualityFactor
 
 
 def parse_qfs(values: Iterable[str]) -> List[QualityFactor]:
     """('90', 'raw') -> [90, None]; a bad value is a click usage error."""
+    from facebench.degrade import parse_qf
+
     try:
         return [parse_qf(v) for v in values]
     except ValueError as exc:
@@ -76,3 +82,19 @@ def data_options(fn):
                       help="Dataset: DARK FACE folder, REGDet file, WIDER *_bbx_gt.txt, COCO json. "
                            "Default: the embedded SYNTHETIC set.")(fn)
     return fn
+
+
+def parse_device(spec: str) -> torch.device:
+    """'auto' | 'cpu' | 'cuda' | 'cuda:N' -> torch.device; a device this machine lacks is a one-line usage error."""
+    import torch
+
+    from facebench.training import resolve_device
+
+    try:
+        device = resolve_device(spec)
+    except (ValueError, RuntimeError) as exc:
+        text = str(exc).splitlines()[0]
+        raise click.ClickException(text if text.startswith("--device") else f"--device {spec}: {text}") from None
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise click.ClickException(f"--device {spec}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return device

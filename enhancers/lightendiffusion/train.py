@@ -147,7 +147,8 @@ def _loop(config: Any, modules: Dict[str, nn.Module], compute: Callable[[int], D
         optimizer.step()
         step += 1
         if step % config.log_every == 0 or step == config.steps:
-            logger.log({"step": step, "loss": float(total.detach()), **{k: float(v.detach()) for k, v in losses.items()}})
+            terms = {k: float(v.detach()) for k, v in losses.items()}
+            logger.log({"step": step, "loss": float(total.detach()), **terms})
         if step % config.save_every == 0 or step == config.steps:
             save_training_state(last, modules, {"adam": optimizer}, {}, step, metadata)
     final = out / final_name

@@ -86,7 +86,8 @@ def stage1(full: bool, resume: bool, threads: int, dark, normal, **options) -> N
 @train_lightendiffusion.command("stage2")
 @_common(Stage2Config, 2)
 @click.option("--stage1", "stage1_weights", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Stage-1 weights: OUT/stage1.pt of a stage1 run (same --full), or the authors' stage1_weight.pth.tar.")
+              help="Stage-1 weights: OUT/stage1.pt of a stage1 run (same --full), or the authors' "
+                   "stage1_weight.pth.tar.")
 @click.option("--sampling-steps", type=int, default=Stage2Config.sampling_steps, show_default=True,
               help="DDIM steps of the consistency-loss sample.")
 @click.option("--scc-weight", type=float, default=Stage2Config.scc_weight, show_default=True,

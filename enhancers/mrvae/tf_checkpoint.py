@@ -94,8 +94,8 @@ def _entry(name: str, data: bytes) -> TensorEntry:
         raise ValueError(f"tensor {name!r} is saved in slices (a partitioned variable); not supported")
     shape_fields = _proto_fields(fields.get(2, [b""])[0])
     dims = tuple(_signed(_proto_fields(dim).get(1, [0])[0]) for dim in shape_fields.get(2, []))
-    first = lambda k: fields.get(k, [0])[0]  # noqa: E731 (proto3 default 0)
-    return TensorEntry(first(1), dims, first(3), first(4), first(5))
+    dtype, shard, offset, size = (fields.get(k, [0])[0] for k in (1, 3, 4, 5))  # proto3 default: 0
+    return TensorEntry(dtype, dims, shard, offset, size)
 
 
 def _block(table: bytes, handle: bytes) -> bytes:

@@ -13,7 +13,6 @@ Batches depend on (seed, step) only and the RNG state is saved, so `--resume` co
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, Dict, Optional
 import torch
 
 from facebench import __version__
+from facebench.atomic import write_json_atomic
 from facebench.checkpoint import CheckpointError, load_checkpoint
 from facebench.enhancers.mrvae.data import DataConfig, PairSource
 from facebench.enhancers.mrvae.losses import LossWeights, mrvae_losses
@@ -101,7 +101,7 @@ def train(config: TrainConfig, out: "str | Path", device: str = "auto", resume: 
             raise CheckpointError(f"{last}: nothing to resume (no training state in {out})")
         _check_resumable(load_checkpoint(last)["metadata"]["config"], config, last)
         step = load_training_state(last, {"net": net}, {"adam": optimizer}, {"lr": scheduler}, dev)["step"]
-    (out / "config.json").write_text(json.dumps(config.as_dict(), indent=2) + "\n")
+    write_json_atomic(out / "config.json", config.as_dict())
     logger, metadata = CSVLogger(out / "log.csv"), {"config": config.as_dict()}
     terms: Dict[str, float] = {}
     started = time.time()

@@ -9,8 +9,8 @@ Pre/post-processing (the authors' `test.py --preprocess none`, unaligned test da
     later, by rounding, for every enhancer alike.)
 Images run one at a time (InstanceNorm and netH's pools are per image, so results do not depend on the
 batch), in one pass: NeRCo's InstanceNorm and global pools see the whole image, so tiles would change the
-output. Cost of the paper's architecture at 1080 x 720: ~1.1 T multiply-adds and ~1.5 GB peak memory
-(measured times in MODEL_CARD.md).
+output. A 1080 x 720 frame with the paper's architecture (~1.1 T multiply-adds) took 54 s of CPU on one
+thread and 1.4 GB peak process memory here (MODEL_CARD.md); larger frames cost proportionally more.
 
 Tensors: images Tensor[B, 3, H, W] float32 RGB in [0, 1] -> Tensor[B, 3, H, W] in [0, 1].
 """

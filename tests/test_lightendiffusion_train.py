@@ -15,8 +15,9 @@ from facebench.enhancers.lightendiffusion.ctdn import CTDN
 from facebench.enhancers.lightendiffusion.data import exposure_variant, load_crops, stream_indices
 from facebench.enhancers.lightendiffusion.losses import antithetic_timesteps, smoothness, stage2_losses
 from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet
-from facebench.enhancers.lightendiffusion.train import (Stage1Config, Stage2Config, architecture_of, train_stage1,
-                                                        train_stage2, with_preset)
+from facebench.enhancers.lightendiffusion.config import (Stage1Config, Stage2Config, architecture_of,
+                                                         with_preset)
+from facebench.enhancers.lightendiffusion.train import train_stage1, train_stage2
 from facebench.training import NonFiniteLossError
 
 pytestmark = pytest.mark.usefixtures("one_thread")

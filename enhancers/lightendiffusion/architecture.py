@@ -1,4 +1,5 @@
-"""Network sizes of LightenDiffusion: the authors' (`FULL`, configs/unsupervised.yml) and a small CPU one.
+"""Network sizes of LightenDiffusion: the authors' (`FULL`, configs/unsupervised.yml) and a small CPU one;
+the authors' number of DDIM sampling steps. (No torch import: the command line reads this module.)
 
 The sizes are stored in every checkpoint facebench writes (metadata "architecture"), so a weights file
 rebuilds its own network; the authors' files have no metadata and use `FULL`.
@@ -7,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Tuple
+
+DEFAULT_STEPS = 20  # the authors' DDIM sampling steps
 
 
 @dataclass(frozen=True)

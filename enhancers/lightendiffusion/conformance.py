@@ -11,8 +11,8 @@ from typing import Dict
 import torch
 from torch import nn
 
-from facebench.enhancers.lightendiffusion.architecture import FULL
-from facebench.enhancers.lightendiffusion.model import DEFAULT_STEPS, LightenDiffusionNet
+from facebench.enhancers.lightendiffusion.architecture import DEFAULT_STEPS, FULL
+from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet
 
 
 class AuthorsLayout(nn.Module):

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from facebench.enhancers.authors_weights import weights_line
-from facebench.enhancers.lightendiffusion.model import DEFAULT_STEPS
+from facebench.enhancers.lightendiffusion.architecture import DEFAULT_STEPS
 from facebench.enhancers.lightendiffusion.weights import AUTHORS_FILE, ORIGIN, read_net
 from facebench.plugin_api import Enhancer, PluginMeta
 from facebench.weights import describe, require_user_weights

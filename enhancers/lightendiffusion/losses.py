@@ -19,28 +19,17 @@ Tensors: images [B, 3, H, W] in [0, 1]; latents [B, 3, H/8, W/8].
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Dict
 
 import torch
 import torch.nn.functional as F
 
+from facebench.enhancers.lightendiffusion.config import Stage1Weights
 from facebench.enhancers.lightendiffusion.ctdn import CTDN
 from facebench.enhancers.lightendiffusion.diffusion import add_noise, ddim_sample
 from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet
 
 SCC_GAMMA = 0.2  # exponent of L_low in the self-constrained consistency target
-
-
-@dataclass(frozen=True)
-class Stage1Weights:
-    """Weights of the stage-1 terms (this project's choice; the authors' values are not published)."""
-
-    recon: float = 1.0
-    retinex: float = 1.0
-    reflectance: float = 0.1
-    illumination: float = 0.1
-    smooth: float = 0.1
 
 
 def _gradients(x: torch.Tensor) -> torch.Tensor:

@@ -18,13 +18,10 @@ from typing import Dict
 import torch
 from torch import nn
 
-from facebench.enhancers.lightendiffusion.architecture import FULL, Architecture
+from facebench.enhancers.lightendiffusion.architecture import DEFAULT_STEPS, FULL, Architecture
 from facebench.enhancers.lightendiffusion.ctdn import CTDN
 from facebench.enhancers.lightendiffusion.diffusion import betas, ddim_sample
 from facebench.enhancers.lightendiffusion.unet import DiffusionUNet
-
-DEFAULT_STEPS = 20  # the authors' DDIM sampling steps
-
 
 class LightenDiffusionNet(nn.Module):
     """Args: architecture: network sizes (default: the authors')."""

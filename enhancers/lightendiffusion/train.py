@@ -6,9 +6,8 @@ denoiser with the noise loss and the self-constrained consistency loss (losses.s
 Adam (0.9, 0.999, eps 1e-8), constant learning rate, no EMA (the authors keep an EMA shadow but evaluate
 the raw weights, so it would not change the shipped model).
 
-Two sizes: the defaults are a small CPU configuration (architecture.SMALL, 128 x 128 crops, 4 + 4 crops
-per step); `full=True` selects the authors' network (architecture.FULL) and their stage-2 recipe (512 x 512
-crops, 12 + 12 per step, lr 2e-5); see FULL_PRESETS.
+Two sizes (config.py): a small CPU configuration by default, the authors' network and stage-2 recipe
+with `full=True`.
 
 Run folder: config.json, log.csv (+ tensorboard/ when installed), last.pt (training state, atomic, for
 `--resume`), and at the end stage1.pt (CTDN) or lightendiffusion.pt (whole network, `--weights` of the
@@ -17,8 +16,7 @@ enhancer). Batches depend only on (seed, step), so a resumed run continues exact
 from __future__ import annotations
 
 import csv
-import dataclasses
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
@@ -28,71 +26,18 @@ from torch import nn
 from facebench import __version__
 from facebench.atomic import write_json_atomic, write_text_atomic
 from facebench.checkpoint import save_checkpoint
-from facebench.enhancers.lightendiffusion.architecture import FULL, SMALL, Architecture
+from facebench.enhancers.lightendiffusion.config import Stage1Config, Stage2Config, architecture_of
 from facebench.enhancers.lightendiffusion.ctdn import CTDN
 from facebench.enhancers.lightendiffusion.data import (exposure_variant, list_images, load_crops, step_generator,
                                                        stream_indices)
-from facebench.enhancers.lightendiffusion.losses import Stage1Weights, stage1_losses, stage2_losses
-from facebench.enhancers.lightendiffusion.model import DEFAULT_STEPS, LightenDiffusionNet
+from facebench.enhancers.lightendiffusion.losses import stage1_losses, stage2_losses
+from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet
 from facebench.enhancers.lightendiffusion.weights import read_ctdn
 from facebench.training import (CSVLogger, check_finite, load_training_state, resolve_device, save_training_state,
                                 seed_everything)
 from facebench.weights import sha256_of
 
 ENHANCER = "lightendiffusion"
-
-
-@dataclass(frozen=True)
-class Stage1Config:
-    """Everything that defines a stage-1 run (config.json, every checkpoint; must match on --resume but
-    `steps`, `out`, `device`). `batch_size` crops of each stream (dark, normal) per step."""
-
-    dark: Tuple[str, ...]
-    normal: Tuple[str, ...]
-    out: str
-    full: bool = False
-    steps: int = 6000
-    batch_size: int = 4
-    size: int = 128
-    lr: float = 1e-4
-    seed: int = 0
-    save_every: int = 250
-    log_every: int = 10
-    device: str = "auto"
-    weights: Stage1Weights = Stage1Weights()
-
-
-@dataclass(frozen=True)
-class Stage2Config:
-    """Everything that defines a stage-2 run; `stage1` is the stage-1 weights file (required)."""
-
-    dark: Tuple[str, ...]
-    normal: Tuple[str, ...]
-    out: str
-    stage1: str
-    full: bool = False
-    steps: int = 20000
-    batch_size: int = 4
-    size: int = 128
-    lr: float = 1e-4
-    sampling_steps: int = DEFAULT_STEPS
-    scc_weight: float = 0.001
-    seed: int = 0
-    save_every: int = 250
-    log_every: int = 10
-    device: str = "auto"
-
-
-# `full=True` values (the authors' configs/unsupervised.yml for stage 2: batch 12, lr 2e-5, 512 px patches;
-# ~100k iterations, when the authors report results changing qualitatively). Stage 1: not published; ours.
-FULL_PRESETS: Dict[int, Dict[str, Any]] = {
-    1: {"steps": 50000, "batch_size": 12, "size": 512, "lr": 1e-4},
-    2: {"steps": 100000, "batch_size": 12, "size": 512, "lr": 2e-5},
-}
-
-
-def architecture_of(config: "Stage1Config | Stage2Config") -> Architecture:
-    return FULL if config.full else SMALL
 
 
 def _check(config: "Stage1Config | Stage2Config", multiple: int) -> None:
@@ -221,11 +166,3 @@ def train_stage2(config: Stage2Config, resume: bool = False) -> Path:
         return {"model": net.state_dict(), "metadata": metadata}
 
     return _loop(config, {"unet": net.Unet}, compute, export, "lightendiffusion.pt", resume, device)
-
-
-def with_preset(cls: type, stage: int, full: bool, **given: Any) -> Any:
-    """cls(**given) where options left as None take the preset: FULL_PRESETS[stage] if full, else cls defaults."""
-    preset = FULL_PRESETS[stage] if full else {}
-    values = {k: v for k, v in given.items() if v is not None}
-    fields = {f.name for f in dataclasses.fields(cls)}
-    return cls(full=full, **{k: v for k, v in preset.items() if k in fields and k not in values}, **values)

@@ -8,12 +8,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import click
-import torch
 
-from facebench.checkpoint import CheckpointError
-from facebench.enhancers.lightendiffusion.train import (FULL_PRESETS, Stage1Config, Stage2Config, train_stage1,
-                                                        train_stage2, with_preset)
-from facebench.training import NonFiniteLossError
+from facebench.enhancers.lightendiffusion.config import FULL_PRESETS, Stage1Config, Stage2Config, with_preset
 
 _DATA = "../shared/data"
 
@@ -56,11 +52,18 @@ def _common(cls: type, stage: int) -> Callable[[Callable], Callable]:
     return decorate
 
 
-def _run(train: Callable, config: Any, resume: bool, threads: int) -> None:
+def _run(stage: int, config: Any, resume: bool, threads: int) -> None:
+    """Train stage 1 or 2 (torch is imported here, so --help stays fast)."""
+    import torch
+
+    from facebench.checkpoint import CheckpointError
+    from facebench.enhancers.lightendiffusion import train
+    from facebench.training import NonFiniteLossError
+
     if threads > 0:
         torch.set_num_threads(threads)
     try:
-        final = train(config, resume=resume)
+        final = (train.train_stage1 if stage == 1 else train.train_stage2)(config, resume=resume)
     except (ValueError, CheckpointError) as exc:
         raise click.UsageError(str(exc)) from None
     except NonFiniteLossError as exc:
@@ -80,7 +83,7 @@ def train_lightendiffusion() -> None:
 def stage1(full: bool, resume: bool, threads: int, dark, normal, **options) -> None:
     """Stage 1: train the CTDN (encoder/decoder + decomposition). Writes OUT/stage1.pt."""
     config = with_preset(Stage1Config, 1, full, dark=tuple(dark), normal=tuple(normal), **options)
-    _run(train_stage1, config, resume, threads)
+    _run(1, config, resume, threads)
 
 
 @train_lightendiffusion.command("stage2")
@@ -97,4 +100,4 @@ def stage2(full: bool, resume: bool, threads: int, dark, normal, stage1_weights:
     `--enhancer lightendiffusion --weights` loads."""
     config = with_preset(Stage2Config, 2, full, dark=tuple(dark), normal=tuple(normal), stage1=stage1_weights,
                          **options)
-    _run(train_stage2, config, resume, threads)
+    _run(2, config, resume, threads)

@@ -1,7 +1,7 @@
 """`facebench train-enhancer lightendiffusion stage1|stage2`: the two training stages from the command line.
 
 Options left unset take the small CPU configuration, or with `--full` the authors' network and recipe
-(train.FULL_PRESETS); options given explicitly always win.
+(config.FULL_PRESETS); options given explicitly always win.
 """
 from __future__ import annotations
 

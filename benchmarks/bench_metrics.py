@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from facebench.metrics.bootstrap import coco_samples, official_samples, prepare, resample_weights
+from facebench.metrics.coco import RECALL_THRESHOLDS
 from facebench.metrics.evaluator import evaluate_detections
 from facebench.metrics.paired import compare_detections
 from facebench.metrics.settings import MetricSettings
@@ -98,7 +99,7 @@ def main() -> None:
         weights = resample_weights(len(gts), settings.resamples, settings.seed)
         official_samples(prepared.official, weights)
     with _Timer() as t_coco:
-        coco_samples(prepared.coco, weights, prepared.cocoeval.params.recThrs)
+        coco_samples(prepared.coco.matches, weights, RECALL_THRESHOLDS)
     with _Timer() as t_paired:
         compare_detections(gts, dets_a, dets_b, settings)
 

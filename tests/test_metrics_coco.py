@@ -1,4 +1,4 @@
-"""COCO AP: equal to pycocotools run directly (loadRes on a list of dicts), hand cases, size bins."""
+"""COCO AP: facebench's engine equals pycocotools (run directly, and on adversarial sets), hand cases."""
 import contextlib
 import io
 
@@ -7,8 +7,10 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from facebench.metrics.coco import coco_ap
-from test_metrics_official import fixture_sets
+from facebench.metrics.coco import coco_ap, match_packed
+from facebench.metrics.coco_reference import reference_matches, reference_precision, run_cocoeval
+from facebench.metrics.inputs import pack
+from metric_cases import adversarial, fixture_sets, synthetic
 
 
 def direct_pycocotools(gts: dict, dets: dict, ious, area_rngs, max_dets: int) -> np.ndarray:
@@ -43,7 +45,8 @@ def test_fixture_equals_direct_pycocotools(shared):
     ref = direct_pycocotools(gts, dets, [0.3, 0.5, 0.7], [[0, 1e10], [0, 256], [256, 1024], [1024, 1e10]], 1000)
     assert ours.area_labels == ["all", "<16", "16-32", ">32"]
     np.testing.assert_array_equal(ours.precision, ref.transpose(2, 0, 1))
-    np.testing.assert_array_equal(ours.ap, ref.mean(axis=1).T)
+    summarize = [[np.mean(ref[t, :, a][ref[t, :, a] > -1]) for t in range(3)] for a in range(4)]
+    np.testing.assert_array_equal(ours.ap, summarize)  # AP as pycocotools' summarize() averages it
     assert 0.2 < ours.ap[0, 1] < 0.6
 
 
@@ -82,3 +85,41 @@ def test_size_bins_the_coco_way():
 def test_no_detections_is_zero():
     ours = coco_ap({"a": np.array([[0, 0, 9, 9.0]])}, {}, (0.5,), size_edges=())
     assert ours.ap[0, 0] == 0.0 and (ours.precision == 0).all()
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("max_dets, edges", [(None, (16, 32)), (5, (4, 8, 12)), (1000, ())])
+def test_engine_equals_pycocotools_on_adversarial_sets(seed, max_dets, edges):
+    gts, dets = adversarial(seed) if seed % 2 else synthetic(seed)
+    ious = (0.3, 0.5, 0.7, 0.75)
+    reference = run_cocoeval(gts, dets, ious, edges, max_dets)
+    ours = coco_ap(gts, dets, ious, edges, max_dets)
+    np.testing.assert_array_equal(ours.precision, reference_precision(reference))
+    for a, matches in enumerate(match_packed(pack(gts, dets), ious, edges, max_dets).matches):
+        expected = reference_matches(reference, a)
+        for field in ("image_index", "true_positive", "false_positive", "gt_count"):
+            np.testing.assert_array_equal(getattr(matches, field), getattr(expected, field))
+
+
+def test_more_than_1000_detections_in_one_image_equals_pycocotools():
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 400, (40, 2))
+    gt = np.concatenate([xy, xy + rng.uniform(6, 30, (40, 1))], axis=1)
+    boxes = gt[rng.integers(0, 40, 1100)] + rng.normal(0, 2, (1100, 4))
+    gts = {"crowd": gt, "other": gt[:3]}
+    dets = {"crowd": np.concatenate([boxes, rng.random((1100, 1))], axis=1), "other": np.zeros((0, 5))}
+    for max_dets in (None, 1000):
+        ours = coco_ap(gts, dets, max_dets=max_dets)
+        assert ours.max_dets == (1100 if max_dets is None else 1000)
+        np.testing.assert_array_equal(ours.precision, reference_precision(run_cocoeval(gts, dets, max_dets=max_dets)))
+
+
+def test_degenerate_detection_is_a_false_positive_of_size_zero():
+    # pycocotools' IoU of a box with w <= 0 or h <= 0 is 0; its area is taken as 0: a false positive in
+    # "all" and "<16" (ranked first here, so precision at recall 1 is 1/2), invisible in larger bins.
+    gts = {"a": np.array([[0, 0, 20, 20.0]])}
+    dets = {"a": np.array([[20, 20, 0, 0, 0.9], [0, 0, 20, 20, 0.5]])}
+    ours = coco_ap(gts, dets, (0.5,), size_edges=(16,))
+    ap = dict(zip(ours.area_labels, ours.ap[:, 0]))
+    assert ap["all"] == pytest.approx(0.5) and ap[">16"] == pytest.approx(1.0) and np.isnan(ap["<16"])
+    np.testing.assert_array_equal(ours.precision, reference_precision(run_cocoeval(gts, dets, (0.5,), (16,))))

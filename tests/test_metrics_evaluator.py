@@ -6,7 +6,7 @@ import torch
 
 from facebench.metrics import (DetectionEvaluator, MetricSettings, coco_ap, compare_evaluators,
                                evaluate_detections, official_ap)
-from test_metrics_bootstrap import synthetic
+from metric_cases import synthetic
 
 SETTINGS = MetricSettings(resamples=100, seed=0)
 

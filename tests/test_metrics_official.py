@@ -1,33 +1,59 @@
-"""Official DARK FACE AP: the fixture's official value, and hand-computed cases."""
-from pathlib import Path
-
+"""Official DARK FACE AP: the fixture's official value, a slow reference, hand-computed cases."""
 import numpy as np
 import pytest
 
-from facebench.detections_io import read_detections
 from facebench.metrics.official import SCORE_THRESHOLDS, iou_plus_one, normalise_scores, official_ap
+from metric_cases import adversarial, fixture_sets, synthetic
 
 
-def read_label_folder(folder: Path, ids: list) -> dict:
-    """DARK FACE label files: first line N, then N lines `x1 y1 x2 y2`."""
-    gts = {}
-    for i in ids:
-        lines = (folder / f"{i}.txt").read_text().split("\n")
-        n = int(lines[0])
-        gts[i] = np.array([[float(v) for v in line.split()[:4]] for line in lines[1:1 + n]]).reshape(-1, 4)
-    return gts
+def _octave_iou(gt: list, box: list) -> float:
+    """The tool's boxoverlap for one face and one prediction, in plain floats (its order of operations)."""
+    w = min(gt[2], box[2]) - max(gt[0], box[0]) + 1
+    h = min(gt[3], box[3]) - max(gt[1], box[1]) + 1
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / ((gt[2] - gt[0] + 1) * (gt[3] - gt[1] + 1) + (box[2] - box[0] + 1) * (box[3] - box[1] + 1) - inter)
 
 
-def fixture_sets(shared: Path) -> tuple:
-    spec = shared / "specs" / "darkface_eval"
-    ids = [Path(line.strip()).stem for line in (spec / "file_list.txt").read_text().splitlines() if line.strip()]
-    return read_label_folder(spec / "gt", ids), read_detections(spec / "pred", ids), spec
+def reference_official_ap(gts: dict, dets: dict, iou_threshold: float) -> float:
+    """specs/darkface_eval/README.md steps 1-6 written out, one image and one prediction at a time."""
+    scores = [s for d in dets.values() for s in d[:, 4].tolist()]
+    low, high = min(scores), max(scores)
+    proposals, recalled, faces = np.zeros(1000), np.zeros(1000), 0
+    for key, gt in gts.items():
+        faces += len(gt)
+        pred = dets.get(key, np.zeros((0, 5)))
+        if not len(gt) or not len(pred):
+            continue
+        pred = pred[np.argsort(-pred[:, 4], kind="stable")]
+        norm = (pred[:, 4] - low) / (high - low) if high > low else pred[:, 4] - (low - 1)
+        hit, pred_recall = np.zeros(len(gt)), []
+        for box in pred.tolist():
+            overlaps = [_octave_iou(g, box) for g in gt.tolist()]
+            best = int(np.argmax(overlaps))
+            if overlaps[best] >= iou_threshold:
+                hit[best] = 1
+            pred_recall.append(hit.sum())
+        for t, thr in enumerate(SCORE_THRESHOLDS):
+            above = np.flatnonzero(norm >= thr)
+            if len(above):
+                proposals[t] += len(above)
+                recalled[t] += pred_recall[above[-1]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision, recall = recalled / proposals, recalled / faces
+    mrec = np.concatenate([[0], recall, [1]])
+    mpre = np.concatenate([[0], precision, [0]])
+    for i in range(len(mpre) - 2, -1, -1):
+        mpre[i] = np.fmax(mpre[i], mpre[i + 1])  # Octave's max() skips NaN
+    i = np.flatnonzero(mrec[1:] != mrec[:-1]) + 1
+    return float(np.sum((mrec[i] - mrec[i - 1]) * mpre[i]))
 
 
 def test_fixture_reproduces_official_tool(shared):
     gts, dets, spec = fixture_sets(shared)
     expected = float((spec / "official_ap.txt").read_text().split()[0])
-    assert official_ap(gts, dets, 0.5).ap == pytest.approx(expected, abs=1e-4)
+    assert round(official_ap(gts, dets, 0.5).ap, 6) == expected  # the tool prints 6 decimals
 
 
 def test_perfect_detector_is_one():
@@ -85,3 +111,26 @@ def test_bad_input_names_the_image():
         official_ap({"a": np.zeros((0, 4))}, {"x": np.array([[0, 0, 1, 1, 0.5]])})
     with pytest.raises(ValueError, match="detections of image 'a'"):
         official_ap({"a": np.zeros((0, 4))}, {"a": np.array([[0, 0, 1, 1]])})
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_equals_the_slow_reference(seed):
+    gts, dets = adversarial(seed) if seed % 2 else synthetic(seed)
+    for iou in (0.3, 0.5, 0.7):
+        assert official_ap(gts, dets, iou).ap == pytest.approx(reference_official_ap(gts, dets, iou), abs=1e-12)
+
+
+def test_degenerate_boxes_are_scored_like_the_tool():
+    # An inverted box on the face is a proposal that recalls nothing; a box inverted by less than one
+    # pixel still has a +1-pixel extent: [0.4, 0, 0, 9] overlaps the 1-px-wide face [0, 0, 0, 9] with
+    # w = 0 - 0.4 + 1 = 0.6, IoU 6 / (6 + 10 - 6) = 0.6, so it recalls it at IoU 0.5.
+    gts = {"a": np.array([[10, 10, 19, 19.0]]), "b": np.array([[0, 0, 0, 9.0]])}
+    dets = {"a": np.array([[19, 19, 10, 10, 1.0], [10, 10, 10, 19, 0.5], [10, 10, 19, 19, 0.0]]),
+            "b": np.array([[0.4, 0, 0, 9, 0.75]])}
+    assert iou_plus_one(dets["b"][:, :4], gts["b"])[0, 0] == pytest.approx(0.6)
+    result = official_ap(gts, dets, 0.5)
+    k = {t: int(np.argmin(np.abs(SCORE_THRESHOLDS - t))) for t in (0.8, 0.75, 0.5, 0.0)}
+    # t > 0.75: 1 proposal, 0 recalled | t = 0.75: 2, 1 | t = 0.5: 3, 1 | t = 0: 4, 2 (of 2 faces)
+    assert result.precision[[k[0.8], k[0.75], k[0.5], k[0.0]]] == pytest.approx([0, 1 / 2, 1 / 3, 1 / 2])
+    assert result.ap == pytest.approx(1 / 2 * 1 / 2 + 1 / 2 * 1 / 2)
+    assert result.ap == pytest.approx(reference_official_ap(gts, dets, 0.5), abs=1e-12)

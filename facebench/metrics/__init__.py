@@ -1,5 +1,6 @@
-"""Detection metrics of facebench: official DARK FACE AP, COCO AP (pycocotools), AP by face size,
-bootstrap intervals and paired comparisons. Pure numpy / pycocotools; no torch needed.
+"""Detection metrics of facebench: official DARK FACE AP, COCO AP (pycocotools' definition), AP by face
+size, bootstrap intervals and paired comparisons. numpy + scipy, vectorised over images; no torch needed.
+pycocotools itself is the reference the COCO engine is tested against (`coco_reference`).
 
 Inputs everywhere:
     gts:  dict[str image_id -> np.ndarray float64 [M, 4]]  (x1, y1, x2, y2) in pixels; M may be 0

@@ -10,7 +10,7 @@ image was drawn), and every AP of the resample is computed from per-image result
   image holding the global min or max score is not drawn, and would make each resample a slightly
   different protocol; the fixed normalisation keeps the score thresholds identical across resamples
   (each set of a paired comparison is normalised on its own full set, as the official tool would).
-- COCO AP: pycocotools' per-image matches pooled once, then `coco_accumulate.weighted_precision`.
+- COCO AP: the per-image matches (`coco_match`) pooled once, then `coco_accumulate.weighted_precision`.
 A paired comparison applies the SAME weights to both detection sets, so the image-to-image variation
 they share cancels in the difference.
 """
@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from typing import Dict, List, Mapping
 
 import numpy as np
-from pycocotools.cocoeval import COCOeval
-from scipy import sparse
 
-from facebench.metrics.coco import run_cocoeval
-from facebench.metrics.coco_accumulate import CocoMatches, coco_matches, weighted_precision
-from facebench.metrics.official import OfficialCounts, official_counts, official_curve
+from facebench.metrics.coco import CocoMatchSet, match_packed
+from facebench.metrics.coco_accumulate import CocoMatches, weighted_precision
+from facebench.metrics.inputs import pack
+from facebench.metrics.official import OfficialCounts, counts_from_packed, official_curve
 from facebench.metrics.settings import MetricSettings
 
 _CHUNK = 128  # resamples per sparse product in the official bootstrap (bounds memory)
@@ -38,13 +37,13 @@ class PreparedSet:
 
     Attributes:
         official: per-image counts of the official protocol at every IoU threshold.
-        cocoeval: the evaluated and accumulated pycocotools COCOeval.
-        coco: pooled matches per size bin (A entries, "all" first).
+        coco: the COCO matches of every size bin ("all" first).
+        num_detections: detections in the set (before COCO's maxDets).
     """
 
     official: OfficialCounts
-    cocoeval: COCOeval
-    coco: List[CocoMatches]
+    coco: CocoMatchSet
+    num_detections: int
 
 
 def prepare(gts: Mapping[str, np.ndarray], dets: Mapping[str, np.ndarray], settings: MetricSettings) -> PreparedSet:
@@ -55,10 +54,10 @@ def prepare(gts: Mapping[str, np.ndarray], dets: Mapping[str, np.ndarray], setti
         dets: image id -> float64 [N, 5] (x1, y1, x2, y2, score); a missing id = no detections.
         settings: IoU thresholds, size bins and maxDets.
     """
-    counts = official_counts(gts, dets, settings.iou_thresholds)
-    evaluator = run_cocoeval(gts, dets, settings.iou_thresholds, settings.size_edges, settings.max_dets)
-    matches = [coco_matches(evaluator, a) for a in range(len(evaluator.params.areaRng))]
-    return PreparedSet(counts, evaluator, matches)
+    packed = pack(gts, dets)
+    return PreparedSet(counts_from_packed(packed, settings.iou_thresholds),
+                       match_packed(packed, settings.iou_thresholds, settings.size_edges, settings.max_dets),
+                       len(packed.det))
 
 
 def resample_weights(n_images: int, resamples: int, seed: int) -> np.ndarray:
@@ -69,11 +68,6 @@ def resample_weights(n_images: int, resamples: int, seed: int) -> np.ndarray:
     return np.bincount((draws + offsets).ravel(), minlength=resamples * n_images).reshape(resamples, n_images)
 
 
-def _threshold_steps(per_image: np.ndarray) -> sparse.csr_matrix:
-    """int [I, T] counts (non-decreasing along T) -> sparse [I, T] increments (about one per detection)."""
-    return sparse.csr_matrix(np.diff(per_image, axis=1, prepend=0).astype(np.float64))
-
-
 def official_samples(counts: OfficialCounts, weights: np.ndarray) -> np.ndarray:
     """Official AP under image weights: float64 [B, K] (NaN where a resample has no faces).
 
@@ -82,7 +76,7 @@ def official_samples(counts: OfficialCounts, weights: np.ndarray) -> np.ndarray:
     """
     n_ious = len(counts.iou_thresholds)
     weights = np.asarray(weights, dtype=np.float64)
-    steps = [_threshold_steps(counts.proposals)] + [_threshold_steps(counts.recalled[k]) for k in range(n_ious)]
+    steps = [counts.proposal_steps] + list(counts.recall_steps)
     out = np.empty((weights.shape[0], n_ious))
     for start in range(0, weights.shape[0], _CHUNK):
         block = weights[start:start + _CHUNK]
@@ -95,7 +89,13 @@ def official_samples(counts: OfficialCounts, weights: np.ndarray) -> np.ndarray:
 
 
 def coco_samples(matches: List[CocoMatches], weights: np.ndarray, recall_thresholds: np.ndarray) -> np.ndarray:
-    """COCO AP under image weights: float64 [B, A, K] (NaN where a resample has no face in the bin)."""
+    """COCO AP under image weights: float64 [B, A, K] (NaN where a resample has no face in the bin).
+
+    Args:
+        matches: A pooled matches, one per size bin (`PreparedSet.coco.matches`).
+        weights: [B, I] image weights.
+        recall_thresholds: float64 [R] (`facebench.metrics.coco.RECALL_THRESHOLDS`).
+    """
     return np.stack([weighted_precision(m, weights, recall_thresholds).mean(axis=-1) for m in matches], axis=1)
 
 

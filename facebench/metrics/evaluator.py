@@ -11,7 +11,7 @@
         "iou": {"0.5": {"ap": float, "ci": [low, high] | None,
                         "precision": [1000 floats | None],   # None = no detection above: no point
                         "recall": [1000 floats]}, ...}},
-      "coco": {                                      # pycocotools (facebench.metrics.coco)
+      "coco": {                                      # pycocotools' AP (facebench.metrics.coco)
         "max_dets": int, "recall_thresholds": [101 floats],
         "size_bins": {"all": [0, None], "<16": [0, 16], "16-32": [16, 32], ">32": [32, None]},
         "iou": {"0.5": {"all": {"ap": float, "ci": [low, high] | None, "precision": [101 floats]},
@@ -36,7 +36,7 @@ import numpy as np
 
 from facebench.metrics.bootstrap import (PreparedSet, coco_samples, official_samples, percentile_interval,
                                          prepare, resample_weights)
-from facebench.metrics.coco import coco_result
+from facebench.metrics.coco import RECALL_THRESHOLDS, coco_result
 from facebench.metrics.inputs import as_boxes
 from facebench.metrics.official import SCORE_THRESHOLDS, official_curve
 from facebench.metrics.settings import MetricSettings
@@ -114,16 +114,17 @@ class DetectionEvaluator:
 def _official_section(prepared: PreparedSet, samples: Optional[np.ndarray], confidence: float) -> Dict[str, Any]:
     counts = prepared.official
     ci = percentile_interval(samples, confidence) if samples is not None else None
+    proposals, recalled = counts.totals()
     section: Dict[str, Any] = {}
     for k, iou in enumerate(counts.iou_thresholds):
-        ap, precision, recall = official_curve(counts.proposals.sum(0), counts.recalled[k].sum(0), counts.faces.sum())
+        ap, precision, recall = official_curve(proposals, recalled[k], counts.faces.sum())
         section[iou_key(iou)] = {"ap": float(ap), "ci": None if ci is None else ci[:, k].tolist(),
                                  "precision": precision, "recall": recall}
     return {"score_thresholds": SCORE_THRESHOLDS, "iou": section}
 
 
 def _coco_section(prepared: PreparedSet, samples: Optional[np.ndarray], settings: MetricSettings) -> Dict[str, Any]:
-    result = coco_result(prepared.cocoeval)
+    result = coco_result(prepared.coco)
     ci = percentile_interval(samples, settings.confidence) if samples is not None else None
     section: Dict[str, Any] = {}
     for t, iou in enumerate(result.iou_thresholds):
@@ -151,11 +152,11 @@ def evaluate_detections(gts: Mapping[str, np.ndarray], dets: Mapping[str, np.nda
     if settings.resamples:
         weights = resample_weights(len(prepared.official.image_ids), settings.resamples, settings.seed)
         official_boot = official_samples(prepared.official, weights)
-        coco_boot = coco_samples(prepared.coco, weights, prepared.cocoeval.params.recThrs)
+        coco_boot = coco_samples(prepared.coco.matches, weights, RECALL_THRESHOLDS)
     return to_json({
         "num_images": len(prepared.official.image_ids),
         "num_faces": int(prepared.official.faces.sum()),
-        "num_detections": int(sum(len(d) for d in dets.values())),
+        "num_detections": prepared.num_detections,
         "iou_thresholds": list(settings.iou_thresholds),
         "bootstrap": {"resamples": settings.resamples, "confidence": settings.confidence, "seed": settings.seed},
         "official": _official_section(prepared, official_boot, settings.confidence),

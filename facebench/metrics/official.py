@@ -23,15 +23,27 @@ The protocol (specs/darkface_eval/README.md), and how it differs from COCO (`fac
    the NaN pass through max()); it always has recall 0, so it never adds area.
 Only IoU 0.5 exists in the official tool; 0.3 and 0.7 run the same procedure with another threshold.
 Images without ground truth or without detections add nothing to the counts, but their faces count.
+
+Inverted or zero-area detections (x2 <= x1 or y2 <= y1) go through the same arithmetic as in the
+Octave tool, unchanged: they count as proposals, and the +1-pixel overlap width min(x2) - max(x1) + 1
+is <= 0 (IoU 0, recalls nothing) unless the box is inverted by less than one pixel, in which case it
+overlaps like a box that narrow.
+
+Counting is vectorised over all images at once: each detection contributes one proposal from the
+first threshold its normalised score reaches, and each recalled face one recall from the first
+threshold at which any detection recalls it (the per-image order of the tool does not change these
+counts: detections with equal scores pass every threshold together).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Sequence
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
+from scipy import sparse
 
-from facebench.metrics.inputs import check_inputs
+from facebench.metrics.box_pairs import same_image_pairs, segment_best
+from facebench.metrics.inputs import PackedBoxes, pack
 
 THRESHOLD_COUNT = 1000
 SCORE_THRESHOLDS = 1 - np.arange(1, THRESHOLD_COUNT + 1) / THRESHOLD_COUNT  # float64 [T], 0.999 .. 0.0
@@ -41,20 +53,29 @@ SCORE_THRESHOLDS = 1 - np.arange(1, THRESHOLD_COUNT + 1) / THRESHOLD_COUNT  # fl
 class OfficialCounts:
     """Per-image counts of the official protocol (what every AP and every bootstrap resample sums).
 
+    The counts at threshold t are cumulative sums over t of the steps: e.g. image i has
+    `proposal_steps[i, :t + 1].sum()` detections with normalised score >= SCORE_THRESHOLDS[t].
+
     Attributes:
         image_ids: the I image ids, row order of the arrays.
         iou_thresholds: the K IoU thresholds.
-        proposals: int32 [I, T], detections with normalised score >= SCORE_THRESHOLDS[t]
-            (0 for images without ground truth).
-        recalled: int32 [K, I, T], faces recalled by those detections at each IoU threshold.
+        proposal_steps: sparse float64 [I, T], detections whose normalised score first reaches threshold t
+            (none for images without ground truth).
+        recall_steps: K sparse float64 [I, T], faces first recalled at threshold t, one per IoU threshold.
         faces: int64 [I], ground-truth faces per image.
     """
 
     image_ids: List[str]
     iou_thresholds: List[float]
-    proposals: np.ndarray
-    recalled: np.ndarray
+    proposal_steps: sparse.csr_matrix
+    recall_steps: List[sparse.csr_matrix]
     faces: np.ndarray
+
+    def totals(self) -> Tuple[np.ndarray, np.ndarray]:
+        """Counts summed over images: proposals float64 [T] and recalled float64 [K, T]."""
+        proposals = np.cumsum(np.asarray(self.proposal_steps.sum(axis=0)).ravel())
+        recalled = np.stack([np.cumsum(np.asarray(m.sum(axis=0)).ravel()) for m in self.recall_steps])
+        return proposals, recalled
 
 
 @dataclass
@@ -72,6 +93,14 @@ class OfficialResult:
     precision: np.ndarray
     recall: np.ndarray
     score_thresholds: np.ndarray
+
+
+def _normalised(scores: np.ndarray) -> np.ndarray:
+    """Step 1 on float64 [D] scores of the whole set."""
+    if not len(scores):
+        return scores.copy()
+    low, high = float(scores.min()), float(scores.max())
+    return (scores - low) / (high - low) if high > low else scores - (low - 1)
 
 
 def normalise_scores(dets: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
@@ -96,44 +125,63 @@ def normalise_scores(dets: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
     return out
 
 
+def _iou(boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """+1-pixel IoU in the Octave tool's order of operations.
+
+    Args:
+        boxes, gt: float64 [4, ...] broadcastable coordinate-first arrays (x1, y1, x2, y2) in pixels.
+    """
+    w = np.minimum(boxes[2], gt[2]) - np.maximum(boxes[0], gt[0]) + 1
+    h = np.minimum(boxes[3], gt[3]) - np.maximum(boxes[1], gt[1]) + 1
+    inter = w * h
+    area_b = (boxes[2] - boxes[0] + 1) * (boxes[3] - boxes[1] + 1)
+    area_g = (gt[2] - gt[0] + 1) * (gt[3] - gt[1] + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou = inter / (area_b + area_g - inter)
+    iou[(w <= 0) | (h <= 0)] = 0.0
+    return iou
+
+
 def iou_plus_one(boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """IoU with the +1-pixel convention (step 2).
 
     Args:
-        boxes: float64 [N, 4] (x1, y1, x2, y2) in pixels.
+        boxes: float64 [N, 4] (x1, y1, x2, y2) in pixels (may be inverted: see the module docstring).
         gt: float64 [M, 4] (x1, y1, x2, y2) in pixels.
 
     Returns:
         float64 [N, M] IoU in [0, 1]; 0 where the boxes do not overlap (width or height <= 0).
     """
-    b = boxes[:, None, :]
-    w = np.minimum(b[..., 2], gt[:, 2]) - np.maximum(b[..., 0], gt[:, 0]) + 1
-    h = np.minimum(b[..., 3], gt[:, 3]) - np.maximum(b[..., 1], gt[:, 1]) + 1
-    inter = w * h
-    area_b = (boxes[:, 2] - boxes[:, 0] + 1) * (boxes[:, 3] - boxes[:, 1] + 1)
-    area_g = (gt[:, 2] - gt[:, 0] + 1) * (gt[:, 3] - gt[:, 1] + 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = inter / (area_b[:, None] + area_g[None, :] - inter)
-    iou[(w <= 0) | (h <= 0)] = 0.0
-    return iou
+    return _iou(boxes.T[:, :, None], gt.T[:, None, :])
 
 
-def _image_counts(gt: np.ndarray, det: np.ndarray, ious: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """Steps 2-4 for one image with normalised scores: proposals int64 [T], recalled int64 [K, T]."""
-    order = np.argsort(-det[:, 4], kind="stable")
-    det = det[order]
-    overlap = iou_plus_one(det[:, :4], gt)
-    best_gt = overlap.argmax(axis=1)
-    best_iou = overlap[np.arange(len(det)), best_gt]
-    # number of detections with score >= t (scores are sorted descending, so the top `count`)
-    count = np.searchsorted(-det[:, 4], -SCORE_THRESHOLDS, side="right")
-    recalled = np.zeros((len(ious), THRESHOLD_COUNT), dtype=np.int64)
-    for k, thr in enumerate(ious):
-        hits = np.nonzero(best_iou >= thr)[0]
-        first_hit = hits[np.unique(best_gt[hits], return_index=True)[1]]
-        pred_recall = np.concatenate([[0], np.cumsum(np.bincount(first_hit, minlength=len(det)))])
-        recalled[k] = pred_recall[count]
-    return count.astype(np.int64), recalled
+def _steps(image: np.ndarray, step: np.ndarray, n_images: int) -> sparse.csr_matrix:
+    """Sparse [I, T] count of (image, threshold index) events."""
+    return sparse.csr_matrix((np.ones(len(image)), (image, step)), shape=(n_images, THRESHOLD_COUNT))
+
+
+def counts_from_packed(packed: PackedBoxes, iou_thresholds: Sequence[float]) -> OfficialCounts:
+    """Steps 1-4 for every image and IoU threshold at once (see `official_counts`)."""
+    n_images = len(packed.image_ids)
+    scores = _normalised(packed.det[:, 4])
+    det_image = packed.det_image
+    rows = np.flatnonzero(packed.faces[det_image] > 0)  # detections of images with faces
+    # first threshold index t with score >= SCORE_THRESHOLDS[t] (thresholds descend; compare exactly)
+    first_step = np.searchsorted(-SCORE_THRESHOLDS, -scores[rows], side="left")
+    pair_det, pair_gt, pair_start = same_image_pairs(det_image[rows], packed.gt_start)
+    overlap = _iou(packed.det[rows, :4].T[:, pair_det], packed.gt.T[:, pair_gt])
+    best_iou, position = segment_best(overlap, pair_det, pair_start)  # first face with the max, as Octave's max()
+    best_gt = pair_gt[position]
+    gt_image = packed.gt_image
+    recall_steps = []
+    for thr in iou_thresholds:
+        hit = best_iou >= thr
+        first = np.full(len(packed.gt), THRESHOLD_COUNT)
+        np.minimum.at(first, best_gt[hit], first_step[hit])
+        recalled = np.flatnonzero(first < THRESHOLD_COUNT)
+        recall_steps.append(_steps(gt_image[recalled], first[recalled], n_images))
+    return OfficialCounts(list(packed.image_ids), [float(t) for t in iou_thresholds],
+                          _steps(det_image[rows], first_step, n_images), recall_steps, packed.faces.astype(np.int64))
 
 
 def official_counts(gts: Mapping[str, np.ndarray], dets: Mapping[str, np.ndarray],
@@ -145,16 +193,7 @@ def official_counts(gts: Mapping[str, np.ndarray], dets: Mapping[str, np.ndarray
         dets: image id -> float64 [N, 5] (x1, y1, x2, y2, score); a missing id = no detections.
         iou_thresholds: the K IoU thresholds (compared with >=).
     """
-    ids, gts, dets = check_inputs(gts, dets)
-    dets = normalise_scores(dets)
-    ious = [float(t) for t in iou_thresholds]
-    proposals = np.zeros((len(ids), THRESHOLD_COUNT), dtype=np.int32)
-    recalled = np.zeros((len(ious), len(ids), THRESHOLD_COUNT), dtype=np.int32)
-    for i, key in enumerate(ids):
-        if len(gts[key]) and len(dets[key]):
-            proposals[i], recalled[:, i] = _image_counts(gts[key], dets[key], ious)
-    faces = np.array([len(gts[key]) for key in ids], dtype=np.int64)
-    return OfficialCounts(ids, ious, proposals, recalled, faces)
+    return counts_from_packed(pack(gts, dets), iou_thresholds)
 
 
 def official_curve(proposals: np.ndarray, recalled: np.ndarray, faces: np.ndarray
@@ -197,5 +236,6 @@ def official_ap(gts: Mapping[str, np.ndarray], dets: Mapping[str, np.ndarray],
         iou_threshold: IoU (+1-pixel convention) at which a face counts as recalled.
     """
     counts = official_counts(gts, dets, (iou_threshold,))
-    ap, precision, recall = official_curve(counts.proposals.sum(0), counts.recalled[0].sum(0), counts.faces.sum())
+    proposals, recalled = counts.totals()
+    ap, precision, recall = official_curve(proposals, recalled[0], counts.faces.sum())
     return OfficialResult(float(ap), precision, recall, SCORE_THRESHOLDS.copy())

@@ -17,8 +17,9 @@ from typing import Any, Dict, Mapping, Optional
 
 import numpy as np
 
-from facebench.metrics.bootstrap import coco_samples, official_samples, paired_summary, prepare, resample_weights
-from facebench.metrics.coco import coco_result
+from facebench.metrics.bootstrap import (PreparedSet, coco_samples, official_samples, paired_summary, prepare,
+                                         resample_weights)
+from facebench.metrics.coco import RECALL_THRESHOLDS, coco_result
 from facebench.metrics.evaluator import DetectionEvaluator, iou_key, to_json
 from facebench.metrics.official import official_curve
 from facebench.metrics.settings import MetricSettings
@@ -35,19 +36,31 @@ def compare_detections(gts: Mapping[str, np.ndarray], dets_a: Mapping[str, np.nd
         settings: what to compute; `resamples` must be >= 1.
     """
     settings = settings or MetricSettings()
+    _require_resamples(settings)
+    return compare_prepared(prepare(gts, dets_a, settings), prepare(gts, dets_b, settings), settings)
+
+
+def _require_resamples(settings: MetricSettings) -> None:
     if settings.resamples < 1:
         raise ValueError("compare_detections: settings.resamples must be >= 1 for a paired bootstrap")
-    sets = [prepare(gts, dets, settings) for dets in (dets_a, dets_b)]
-    weights = resample_weights(len(sets[0].official.image_ids), settings.resamples, settings.seed)
+
+
+def compare_prepared(set_a: PreparedSet, set_b: PreparedSet, settings: MetricSettings) -> Dict[str, Any]:
+    """`compare_detections` on two sets already matched with `bootstrap.prepare` (same images, same
+    ground truth, prepared with `settings`), so a baseline prepared once serves every comparison."""
+    _require_resamples(settings)
+    sets = [set_a, set_b]
+    weights = resample_weights(len(set_a.official.image_ids), settings.resamples, settings.seed)
     official, coco = {}, {}
     boot_off = [official_samples(s.official, weights) for s in sets]
+    totals = [s.official.totals() for s in sets]
     for k, iou in enumerate(settings.iou_thresholds):
-        aps = [official_curve(s.official.proposals.sum(0), s.official.recalled[k].sum(0), s.official.faces.sum())[0]
-               for s in sets]
+        aps = [official_curve(proposals, recalled[k], s.official.faces.sum())[0]
+               for s, (proposals, recalled) in zip(sets, totals)]
         official[iou_key(iou)] = paired_summary(aps[0], aps[1], boot_off[0][:, k], boot_off[1][:, k],
                                                 settings.confidence)
-    boot_coco = [coco_samples(s.coco, weights, s.cocoeval.params.recThrs) for s in sets]
-    results = [coco_result(s.cocoeval) for s in sets]
+    boot_coco = [coco_samples(s.coco.matches, weights, RECALL_THRESHOLDS) for s in sets]
+    results = [coco_result(s.coco) for s in sets]
     for t, iou in enumerate(settings.iou_thresholds):
         coco[iou_key(iou)] = {
             label: paired_summary(results[0].ap[a, t], results[1].ap[a, t], boot_coco[0][:, a, t],

@@ -1,9 +1,11 @@
 """Numeric precision of the VGG detectors (PyramidBox, S3FD): fp32 by default, fp16 mixed precision on request.
 
-"mixed" runs the network under fp16 autocast (CUDA; on the CPU it simulates half precision) except for
-the parts that overflow fp16 (max 65504): products and sums of squares of un-normalised activations —
-PyramidBox's LFPN fusion multiplies two activations (1e5-5e9 with the conformance weights), L2Norm sums
-squares — and the prediction heads, whose logits decide the ranking. Those run in fp32 (`float32`).
+"mixed" runs the network under fp16 autocast (CUDA; on the CPU it simulates half precision, slowly) except
+for the parts that overflow fp16 (max 65504) and the prediction heads, whose logits decide the ranking:
+PyramidBox's LFPN (the fusion multiplies two un-normalised activations: 2e5-4e9 with the conformance
+weights, and its next top-down convolution reaches 1e7), the L2Norm layers (sums of squares) and the heads
+run in fp32 (`float32`, `Float32`). Whatever still overflows, a NaN score never reaches top-k
+(`toolkit.select`).
 """
 from __future__ import annotations
 
@@ -14,12 +16,6 @@ import torch
 import torch.nn as nn
 
 PRECISIONS = ("fp32", "mixed")
-
-
-def check_precision(detector: str, precision: str) -> None:
-    """ValueError unless `precision` is one of `PRECISIONS`."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"{detector}: precision {precision!r} not in {PRECISIONS}")
 
 
 def autocast(device: torch.device, precision: str) -> "contextlib.AbstractContextManager":

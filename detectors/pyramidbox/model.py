@@ -9,9 +9,10 @@ as the flat list `vgg`, `extras`, the low-level feature pyramid (`lfpn_topdown`,
 `L2Norm*` layers, six context-sensitive prediction modules `cpm` and the heads `loc_layers`,
 `conf_layers` (face and head branches; the body branch of the paper is absent from that layout).
 
-Under fp16 autocast ("mixed" precision) the LFPN fusion, the L2Norm layers (fp32 under autocast) and the
-heads still run in fp32: the fusion multiplies two un-normalised activations, whose product (1e5-5e9 with
-the conformance weights) overflows fp16 and turned almost every face logit into NaN.
+Under fp16 autocast ("mixed" precision) the LFPN (its 1x1 convolutions, the fusions and the L2Norm layers
+after them) and the heads still run in fp32: a fusion multiplies two un-normalised activations, and its
+product (2e5-4e9 with the conformance weights) and the next top-down convolution of it (up to 1e7) overflow
+fp16 (max 65504); in pure fp16 that turned 5,880 of 5,982 face logits into NaN.
 """
 from __future__ import annotations
 
@@ -109,11 +110,9 @@ def _vgg_layers() -> List[nn.Module]:
 
 
 def _upsample_product(top: torch.Tensor, lateral: torch.Tensor) -> torch.Tensor:
-    """LFPN fusion: bilinear upsampling of `top` to the lateral map's size, times the lateral map, ReLU.
-    Always float32 (see the module docstring)."""
-    with float32(top.device):
-        up = F.interpolate(top.float(), size=lateral.shape[2:], mode="bilinear", align_corners=False)
-        return F.relu(up * lateral.float())
+    """LFPN fusion: bilinear upsampling of `top` to the lateral map's size, times the lateral map, ReLU."""
+    up = F.interpolate(top, size=lateral.shape[2:], mode="bilinear", align_corners=False)
+    return F.relu(up * lateral)
 
 
 def _flatten(t: torch.Tensor, k: int) -> torch.Tensor:
@@ -161,11 +160,19 @@ class PyramidBoxNet(nn.Module):
         fc7 = x
         conv6_2 = F.relu(self.extras[1](F.relu(self.extras[0](fc7))))
         conv7_2 = F.relu(self.extras[3](F.relu(self.extras[2](conv6_2))))
-        lfpn5 = _upsample_product(F.relu(self.lfpn_topdown[0](fc7)), self.lfpn_later[0](taps[_CONV5_3]))
-        lfpn4 = _upsample_product(F.relu(self.lfpn_topdown[1](lfpn5)), self.lfpn_later[1](taps[_CONV4_3]))
-        lfpn3 = _upsample_product(F.relu(self.lfpn_topdown[2](lfpn4)), self.lfpn_later[2](taps[_CONV3_3]))
-        sources = (self.L2Norm3_3(lfpn3), self.L2Norm4_3(lfpn4), self.L2Norm5_3(lfpn5), fc7, conv6_2, conv7_2)
+        with float32(x.device):  # the LFPN in fp32 under autocast (see the module docstring)
+            normalised = self._lfpn(fc7.float(), taps[_CONV5_3].float(), taps[_CONV4_3].float(),
+                                    taps[_CONV3_3].float())
+        sources = (*normalised, fc7, conv6_2, conv7_2)
         return [cpm(s) for cpm, s in zip(self.cpm, sources)]
+
+    def _lfpn(self, fc7: torch.Tensor, conv5_3: torch.Tensor, conv4_3: torch.Tensor,
+              conv3_3: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Low-level feature pyramid, top-down from fc7 -> L2-normalised fused maps at strides 4, 8, 16."""
+        lfpn5 = _upsample_product(F.relu(self.lfpn_topdown[0](fc7)), self.lfpn_later[0](conv5_3))
+        lfpn4 = _upsample_product(F.relu(self.lfpn_topdown[1](lfpn5)), self.lfpn_later[1](conv4_3))
+        lfpn3 = _upsample_product(F.relu(self.lfpn_topdown[2](lfpn4)), self.lfpn_later[2](conv3_3))
+        return self.L2Norm3_3(lfpn3), self.L2Norm4_3(lfpn4), self.L2Norm5_3(lfpn5)
 
     def forward_raw(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """See the class docstring."""

@@ -9,7 +9,10 @@ the process's peak RSS, and the peak minus the RSS after the model was loaded (w
 Sizes: 540x360, 1080x720 (DARK FACE), 2160x1440 with the plugin's default tiling (tiles of at most
 1152 px, 64 px overlap: the first two run in one pass), plus 1080x720 in 512 px tiles to show how
 tiling bounds memory.
-Training step: one generator + discriminator step of each stage, default config, batch 8, 64x64 crops.
+Training step: one generator + discriminator step of each stage, default config, batch 4, 256x256 crops
+(the shipped recipe).
+Architecture cost: one 1080x720 pass of the default config with l^0 at full, 1/2 and 1/4 resolution
+(`stem_downsample` 0, 1, 2; random weights: the cost does not depend on them).
 Prints markdown table rows.
 """
 from __future__ import annotations
@@ -57,12 +60,12 @@ def _train_worker() -> Dict:
     from facebench.mlsm.train import MLSMTrainer, TrainOptions
 
     rng = np.random.default_rng(0)
-    images = [rng.integers(0, 256, (256, 256, 3), dtype=np.uint8) for _ in range(4)]
+    images = [rng.integers(0, 256, (320, 320, 3), dtype=np.uint8) for _ in range(4)]
     data = TrainingData(DataConfig(), pairs=[(im // 6, im) for im in images], dark=images, normal=images)
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         trainer = MLSMTrainer(ModelConfig(), LossConfig(perceptual_kind="ssim"), data,
-                              TrainOptions(out_dir=tmp, batch_size=8, progress=False))
+                              TrainOptions(out_dir=tmp, batch_size=4, progress=False))
         trainer.metadata["stages"] = {"vae-dark": {}, "vae-normal": {}}
         for name in ("vae-dark", "mapping"):
             stage = trainer._stage(name)
@@ -76,6 +79,24 @@ def _train_worker() -> Dict:
     return out
 
 
+def _stem_worker(stem: int, repeats: int) -> Dict:
+    from facebench.mlsm.config import ModelConfig
+    from facebench.mlsm.inference import enhance_padded
+    from facebench.mlsm.model import MLSM
+
+    model = MLSM(ModelConfig(stem_downsample=stem)).eval()
+    image = torch.rand(1, 3, 720, 1080, generator=torch.Generator().manual_seed(0)) * 0.2
+    loaded = _rss_mb()
+    times = []
+    with torch.no_grad():
+        enhance_padded(model, image)  # warm-up
+        for _ in range(repeats):
+            start = time.perf_counter()
+            enhance_padded(model, image)
+            times.append(time.perf_counter() - start)
+    return {"seconds": statistics.median(times), "added_mb": _rss_mb() - loaded}
+
+
 def _run(args: List[str], threads: int) -> Dict:
     cmd = [sys.executable, __file__, "--threads", str(threads), *args]
     result = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -87,7 +108,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--weights", default="", help="MLSM checkpoint (default: the shipped weights)")
-    parser.add_argument("--worker", choices=["infer", "train"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["infer", "train", "stem"], help=argparse.SUPPRESS)
+    parser.add_argument("--stem", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--size", default="720x1080", help=argparse.SUPPRESS)
     parser.add_argument("--tile", type=int, default=1152, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -99,6 +121,9 @@ def main() -> None:
     if args.worker == "train":
         print(json.dumps(_train_worker()))
         return
+    if args.worker == "stem":
+        print(json.dumps(_stem_worker(args.stem, args.repeats)))
+        return
     common = ["--repeats", str(args.repeats)] + (["--weights", args.weights] if args.weights else [])
     print(f"CPU threads: {args.threads}")
     print("| image (W x H) | pixels | tiling | time (s) | peak RSS (MB) | added by inference (MB) |")
@@ -109,8 +134,13 @@ def main() -> None:
         mode = f"{tile} px tiles" if max(h, w) > tile else "one pass"
         print(f"| {w} x {h} | {h * w / 1e6:.2f} M | {mode} | {r['seconds']:.2f} | {r['peak_mb']:.0f} | {r['added_mb']:.0f} |")
     r = _run(["--worker", "train"], args.threads)
-    print(f"training step (batch 8, 64x64, default config): vae stage {r['vae-dark']:.3f} s, "
+    print(f"training step (batch 4, 256x256, default config): vae stage {r['vae-dark']:.3f} s, "
           f"mapping stage {r['mapping']:.3f} s")
+    print("\n| l^0 resolution (stem_downsample) | 1080x720 one pass (s) | added by inference (MB) |")
+    print("|---|---|---|")
+    for stem in (0, 1, 2):
+        r = _run(["--worker", "stem", "--stem", str(stem), "--repeats", str(args.repeats)], args.threads)
+        print(f"| 1/{2 ** stem} ({stem}) | {r['seconds']:.2f} | {r['added_mb']:.0f} |")
 
 
 if __name__ == "__main__":

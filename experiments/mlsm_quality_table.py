@@ -1,7 +1,8 @@
 """PSNR / SSIM / PSNR-B at QF 90/80/70/60 on held-out real pairs: `none`, MLSM and the no-mapping
 ablation (the table in mlsm/MODEL_CARD.md).
 
-The held-out pairs are the ones the MLSM checkpoint's metadata lists (`data.val_ids`, never trained on).
+The test pairs are the last `data.test_pairs_excluded` pairs of the paired folders the checkpoint's
+metadata records (never loaded in training, never used to choose the checkpoint).
 Per pair and QF: low -> JPEG at QF (OpenCV) -> enhancer -> 8 bit, measured against the high image
 (PSNR and SSIM on RGB, PSNR-B with BEF on the luma of the output; facebench.image_quality).
 
@@ -24,23 +25,20 @@ from facebench.enhancers.classic import Identity
 from facebench.enhancers.mlsm import DEFAULT_WEIGHTS, MLSMEnhancer
 from facebench.image_quality import QualityMeter
 from facebench.atomic import write_text_atomic
-from facebench.mlsm.data import read_rgb
+from facebench.pairs import find_pairs, read_pair
 
 QFS = (90, 80, 70, 60)
 
 
 def held_out_pairs(weights: Path, pairs_dir: Optional[str] = None):
-    """[(id, low uint8 RGB, high uint8 RGB)] of the pairs `weights` lists as held out; `pairs_dir`
-    replaces the folder recorded at training time (e.g. ../shared/data/paired/sice_part1 on another machine)."""
-    ids = load_checkpoint(weights)["metadata"]["data"]["val_ids"]
-    if not ids:
-        raise click.ClickException(f"{weights}: its metadata lists no held-out pairs")
-    pairs = []
-    for pair_id in ids:
-        folder, name = pair_id.rsplit("/", 1)
-        folder = Path(pairs_dir or folder)
-        pairs.append((pair_id, read_rgb(folder / "low" / name), read_rgb(folder / "high" / name)))
-    return pairs
+    """[(name, low uint8 RGB, high uint8 RGB)] of the test pairs of `weights`; `pairs_dir` replaces the
+    folder recorded at training time (e.g. ../shared/data/paired/sice_part1 on another machine)."""
+    data = load_checkpoint(weights)["metadata"]["data"]
+    count = data.get("test_pairs_excluded", 0)
+    if not count or len(data["paired"]) != 1:
+        raise click.ClickException(f"{weights}: its metadata names no test pairs of one paired folder")
+    pairs = find_pairs(pairs_dir or data["paired"][0])[-count:]
+    return [(pair.name, *read_pair(pair)) for pair in pairs]
 
 
 def quality_table(enhancers: Dict[str, object], pairs) -> List[Dict]:
@@ -82,7 +80,7 @@ def main(weights: Optional[str], ablation: Optional[str], pairs_dir: Optional[st
         enhancers["no-mapping"] = MLSMEnhancer(weights=ablation)
     pairs = held_out_pairs(weights_path, pairs_dir)
     rows = quality_table(enhancers, pairs)
-    text = f"{len(pairs)} held-out pairs: {', '.join(p[0].rsplit('/', 1)[1] for p in pairs)}\n\n" + markdown(rows)
+    text = f"{len(pairs)} test pairs: {', '.join(p[0] for p in pairs)}\n\n" + markdown(rows)
     click.echo(text)
     if out:
         write_text_atomic(out, text)

@@ -70,6 +70,19 @@ def init_distributed(device: torch.device) -> DistributedContext:
                               local_rank=int(os.environ.get("LOCAL_RANK", "0")))
 
 
+def average_gradients(module: torch.nn.Module, ctx: DistributedContext) -> None:
+    """All-reduce and average the gradients of `module` over the ranks of `ctx` (no-op for one process).
+
+    Equal per-rank batches make this the gradient of the mean loss over the union batch.
+    """
+    if not ctx.enabled:
+        return
+    for p in module.parameters():
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad /= ctx.world_size
+
+
 def linear_decay(optimizer: torch.optim.Optimizer, total_steps: int, decay_start: int = 0):
     """LambdaLR: constant LR until `decay_start`, then linear to 0 at `total_steps` (the paper's schedule)."""
     span = max(1, total_steps - decay_start)

@@ -19,22 +19,37 @@ class ModelConfig:
         width: channels inside the VAE sub-encoders / sub-decoders.
         latent_channels: channels of every latent l^i (mean and log-variance each).
         stem_downsample: stride-2 convs before l^0, so l^0 has 1/2**stem_downsample of the image size
-            (the paper does not say; 2 keeps the mapping networks affordable on a CPU).
+            (the paper: E^0 at full resolution; 1 keeps a 10 px face 5 latent px wide at 0.25 of the
+            cost, see benchmarks/README.md).
         encoder_convs: 3x3 conv + InstanceNorm + ReLU units per sub-encoder.
         decoder_convs: 3x3 conv + ReLU units per sub-decoder (no norm, so output brightness is free).
         mapping_width: channels inside each latent mapping network M_i.
         mapping_resblocks: ResBlocks after attention at the end of M_i (the paper: 2).
+        map_levels: mapping networks on the top `map_levels` levels only (0 = all, the paper's model);
+            a level without one gets the prior mean (zeros) of VAE_N's latent (Table VI ablations).
+        norm: 'none' or 'instance' (the paper's InstanceNorm) in the sub-encoders and ResBlocks.
+            InstanceNorm statistics of a training crop are not those of a full frame, so the default
+            is 'none' (see `facebench.mlsm.blocks`).
+        attention_window: side in image pixels of the sliding region whose mean drives the mapping
+            networks' channel attention on maps larger than it (e.g. the training crop); 0 = the whole
+            map, CBAM's global pooling (default: it measured better, see `facebench.mlsm.blocks`).
+        refine_width: channels of the image-space refinement head after D_N (`facebench.mlsm.refine`,
+            our extension; 0 = none, the paper's model).
         no_mapping: True builds the "encoder-decoder without latent mapping" of Table V.
     """
 
     levels: int = 3
     width: int = 32
     latent_channels: int = 16
-    stem_downsample: int = 2
+    stem_downsample: int = 1
     encoder_convs: int = 1
     decoder_convs: int = 1
     mapping_width: int = 32
     mapping_resblocks: int = 2
+    map_levels: int = 0
+    norm: str = "none"
+    attention_window: int = 0
+    refine_width: int = 0
     no_mapping: bool = False
 
     def __post_init__(self) -> None:
@@ -45,12 +60,25 @@ class ModelConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.stem_downsample < 0 or self.mapping_resblocks < 0:
             raise ValueError("stem_downsample and mapping_resblocks must be >= 0")
+        if not 0 <= self.map_levels <= self.levels:
+            raise ValueError(f"map_levels must be 0 (all) .. levels ({self.levels}), got {self.map_levels}")
+        if self.attention_window < 0:
+            raise ValueError(f"attention_window must be >= 0, got {self.attention_window}")
+        if self.refine_width < 0 or (self.refine_width and self.no_mapping):
+            raise ValueError(f"refine_width must be >= 0 and needs the mapping model, got {self.refine_width}")
+        if self.norm not in ("none", "instance"):
+            raise ValueError(f"norm must be 'none' or 'instance', got {self.norm!r}")
 
     @property
     def multiple(self) -> int:
         """Image sides must be a multiple of this: VAE downsamplings plus the 2 of the deblocking UNet."""
         unet = 0 if self.no_mapping else 2
         return 2 ** (self.stem_downsample + self.levels - 1 + unet)
+
+    @property
+    def mapped_levels(self) -> int:
+        """How many levels, counted from the top, have a mapping network."""
+        return self.map_levels or self.levels
 
     def as_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)
@@ -72,11 +100,19 @@ class LossConfig:
     Attributes:
         l1: image L1 (Eq. 12/13; also the no-mapping ablation).
         perceptual: weight of the perceptual term.
-        perceptual_kind: 'vgg16' / 'vgg19' (Johnson et al. feature distance, needs ImageNet weights) or
-            'ssim' (documented substitute: 1 - differentiable SSIM; opt-in only).
+        perceptual_kind: 'vgg16' / 'vgg19' (Johnson et al. feature distance, needs ImageNet weights),
+            'ssim' (substitute: 1 - differentiable SSIM) or 'retinaface' (feature distance in the shipped
+            face detector's backbone, `facebench.mlsm.face_losses`).
         gan: LSGAN generator term weight.
         kl: weight of sum_i KL(l^i || N(0, I)) (mean over latent elements).
         latent: weight of the mapping stage's latent L1 (Eq. 18).
+        detection: weight of the opt-in detection-aware term in the mapping and refine stages (RetinaFace
+            face probabilities on the output vs on the target; beyond the paper; 0 = off).
+        mean_path: weight of the VAE stages' reconstruction from the latent means (L1 + perceptual, on
+            top of Eq. 12/13's reconstruction from samples; 0 = the paper's loss). See `mlsm.stages`.
+        image_l1: weight of an image L1 |n~ - n|_1 in the mapping stage (not in Eq. 18: our addition,
+            0 gives the paper's loss). The mapped latents pass through D_N, so a small latent error can
+            be a large image error; this term trains the mapping for the image it finally makes.
     """
 
     l1: float = 1.0
@@ -85,7 +121,10 @@ class LossConfig:
     gan: float = 0.01
     kl: float = 1e-3
     latent: float = 1.0
+    image_l1: float = 1.0
+    mean_path: float = 1.0
+    detection: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.perceptual_kind not in ("vgg16", "vgg19", "ssim"):
-            raise ValueError(f"perceptual_kind must be vgg16, vgg19 or ssim, got {self.perceptual_kind!r}")
+        if self.perceptual_kind not in ("vgg16", "vgg19", "ssim", "retinaface"):
+            raise ValueError(f"perceptual_kind must be vgg16, vgg19, ssim or retinaface, got {self.perceptual_kind!r}")

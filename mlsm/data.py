@@ -1,21 +1,22 @@
 """Training data for MLSM: image pools in memory and per-step random crops.
 
 Sources (any may be empty):
-    paired folders: `low/` + `high/` with equal file names (a `pairs.csv` with a `name` column, as in
-        SICE part 1, selects and orders the pairs); sizes must match per pair.
+    paired folders: `low/` + `high/` with equal file names (`facebench.pairs`); sizes must match per pair.
     dark folders: unpaired real dark photos (VAE_C).
     normal folders: unpaired normal-light photos (VAE_N).
     synthetic folders: normal-light photos darkened with `facebench.lowlight` (exposure log-uniform in
-        0.03..0.15, Poisson-Gaussian noise) to make extra (dark, normal) pairs.
-Every dark input is JPEG-compressed (OpenCV) at a QF drawn from `qfs` after cropping. The last
-`val_count` pairs (pooled, sorted by folder then name) are held out for validation.
+        `exposure_range`, Poisson-Gaussian noise) to make extra (dark, normal) pairs; they also serve
+        as normal-light images for VAE_N.
+Every dark input is JPEG-compressed (OpenCV) at a QF drawn from `qfs` after cropping, as in the paper
+(compression after darkening). Pairs, pooled and sorted by folder then name, are split from the end:
+the last `test_count` are never loaded (reserved for reporting), the `val_count` before them are held
+out for validation and checkpoint selection, the rest train.
 
 Sampling is a pure function of (seed, step, rank), so a resumed run sees the same batches.
 Batches are Tensor[B, 3, crop, crop] float32 RGB in [0, 1].
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
@@ -24,10 +25,11 @@ import cv2
 import numpy as np
 import torch
 
+from facebench.datasets.dataset import DatasetError
+from facebench.datasets.images import IMAGE_SUFFIXES, read_image
 from facebench.degrade import jpeg_roundtrip
 from facebench.lowlight import darken, sample_model
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+from facebench.pairs import find_pairs, read_pair
 
 
 @dataclass(frozen=True)
@@ -36,30 +38,40 @@ class DataConfig:
 
     Attributes:
         paired, dark, normal, synthetic: folder lists (see the module docstring).
-        val_count: pairs held out for validation (the last ones).
+        val_count: pairs held out for validation (just before the test pairs).
+        test_count: the last pairs, never loaded (kept for reporting results).
         qfs: JPEG quality factors drawn uniformly for every dark input.
-        crop: square crop side in pixels.
+        crop: square crop side in pixels; must be a multiple of the model's size multiple.
         max_side: images with a longer side are downscaled (INTER_AREA) to it when loaded (0 = never).
+        scale_range: each crop is taken from the image resized by a factor drawn uniformly from this
+            range (1, 1 = no rescaling); small factors show the model whole scenes at crop size.
         synthetic_fraction: share of synthetic pairs in paired batches when real pairs exist.
+        exposure_range: exposures (fraction of the original linear light) of synthetic darkening.
     """
 
     paired: Tuple[str, ...] = ()
     dark: Tuple[str, ...] = ()
     normal: Tuple[str, ...] = ()
     synthetic: Tuple[str, ...] = ()
-    val_count: int = 15
-    qfs: Tuple[int, ...] = (60, 70, 80, 90)
-    crop: int = 64
+    val_count: int = 10
+    test_count: int = 15
+    qfs: Tuple[int, ...] = tuple(range(60, 101))
+    crop: int = 256
     max_side: int = 640
+    scale_range: Tuple[float, float] = (0.5, 1.0)
     synthetic_fraction: float = 0.5
+    exposure_range: Tuple[float, float] = (0.02, 0.2)
+
+    def __post_init__(self) -> None:
+        if self.val_count < 0 or self.test_count < 0:
+            raise ValueError(f"val_count and test_count must be >= 0, got {self.val_count}, {self.test_count}")
+        if not 0 < self.scale_range[0] <= self.scale_range[1]:
+            raise ValueError(f"scale_range must be 0 < low <= high, got {self.scale_range}")
+        if not 0 < self.exposure_range[0] <= self.exposure_range[1] <= 1:
+            raise ValueError(f"exposure_range must be 0 < low <= high <= 1, got {self.exposure_range}")
 
 
-def read_rgb(path: Path, max_side: int = 0) -> np.ndarray:
-    """uint8 RGB [H, W, 3]; one clear error for unreadable files."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValueError(f"{path}: not a readable image (expected PNG/JPEG/BMP/TIFF)")
-    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+def _fit(rgb: np.ndarray, max_side: int) -> np.ndarray:
     h, w = rgb.shape[:2]
     if max_side and max(h, w) > max_side:
         scale = max_side / max(h, w)
@@ -67,54 +79,33 @@ def read_rgb(path: Path, max_side: int = 0) -> np.ndarray:
     return rgb
 
 
+def read_rgb(path: Path, max_side: int = 0) -> np.ndarray:
+    """uint8 RGB [H, W, 3], downscaled to `max_side`; DatasetError names an unreadable file."""
+    return _fit(read_image(path), max_side)
+
+
 def list_images(folder: "str | Path") -> List[Path]:
-    """Image files under `folder` (recursive), sorted; error when the folder is missing or empty."""
+    """Image files under `folder` (recursive), sorted; DatasetError when the folder is missing or empty."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ValueError(f"{folder}: image folder not found")
+        raise DatasetError(f"{folder}: image folder not found")
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
-        raise ValueError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
+        raise DatasetError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
     return files
 
 
-def pair_names(folder: "str | Path") -> List[str]:
-    """File names present in both `low/` and `high/`, in `pairs.csv` order when that file exists."""
-    folder = Path(folder)
-    low, high = folder / "low", folder / "high"
-    if not low.is_dir() or not high.is_dir():
-        raise ValueError(f"{folder}: paired folder must contain low/ and high/ subfolders")
-    present = {p.name for p in low.iterdir()} & {p.name for p in high.iterdir()}
-    csv_path = folder / "pairs.csv"
-    if csv_path.is_file():
-        with open(csv_path, newline="") as f:
-            reader = csv.DictReader(f)
-            if "name" not in (reader.fieldnames or []):
-                raise ValueError(f"{csv_path}:1: expected a header with a 'name' column")
-            names = [row["name"] for row in reader if row["name"] in present]
-    else:
-        names = sorted(n for n in present if Path(n).suffix.lower() in IMAGE_SUFFIXES)
-    if not names:
-        raise ValueError(f"{folder}: no pairs with the same file name in low/ and high/")
-    return names
-
-
-def load_pairs(folders: Sequence[str], max_side: int = 0) -> List[Tuple[str, np.ndarray, np.ndarray]]:
-    """[(id, low uint8 RGB, high uint8 RGB)] sorted by folder then name."""
-    pairs = []
-    for folder in folders:
-        for name in sorted(pair_names(folder)):
-            low = read_rgb(Path(folder) / "low" / name, max_side)
-            high = read_rgb(Path(folder) / "high" / name, max_side)
-            if low.shape != high.shape:
-                raise ValueError(f"{Path(folder) / 'low' / name}: size {low.shape[:2]} differs from high/ {high.shape[:2]}")
-            pairs.append((f"{folder}/{name}", low, high))
-    return pairs
+def load_pairs(folders: Sequence[str], max_side: int = 0, skip_last: int = 0
+               ) -> List[Tuple[str, np.ndarray, np.ndarray]]:
+    """[(id, low uint8 RGB, high uint8 RGB)] sorted by folder then name, without the last `skip_last`."""
+    found = [(f"{folder}/{pair.low.name}", pair) for folder in folders for pair in find_pairs(folder)]
+    kept = found[:len(found) - skip_last] if skip_last else found
+    return [(name, *(_fit(im, max_side) for im in read_pair(pair))) for name, pair in kept]
 
 
 @dataclass
 class TrainingData:
-    """In-memory pools. `val` pairs are never sampled for training."""
+    """In-memory pools. `val` pairs are never sampled for training; test pairs are never loaded."""
 
     config: DataConfig
     pairs: List[Tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
@@ -125,10 +116,11 @@ class TrainingData:
 
     @classmethod
     def load(cls, config: DataConfig) -> "TrainingData":
-        pairs = load_pairs(config.paired, config.max_side)
-        if config.val_count >= len(pairs) and pairs:
-            raise ValueError(f"val_count {config.val_count} leaves no training pairs (only {len(pairs)} pairs)")
-        cut = len(pairs) - config.val_count if pairs else 0
+        pairs = load_pairs(config.paired, config.max_side, config.test_count)
+        if pairs and config.val_count >= len(pairs):
+            raise DatasetError(f"val_count {config.val_count} + test_count {config.test_count} leave no training "
+                               f"pairs in {', '.join(config.paired)}")
+        cut = len(pairs) - config.val_count
 
         def pool(folders):
             return [read_rgb(p, config.max_side) for folder in folders for p in list_images(folder)]
@@ -141,15 +133,21 @@ class TrainingData:
         c = self.config
         return {"paired": list(c.paired), "dark": list(c.dark), "normal": list(c.normal),
                 "synthetic": list(c.synthetic), "train_pairs": len(self.pairs), "val_pairs": len(self.val),
-                "val_ids": [v[0] for v in self.val], "dark_images": len(self.dark),
-                "normal_images": len(self.normal), "synthetic_sources": len(self.synthetic),
-                "qfs": list(c.qfs), "crop": c.crop, "max_side": c.max_side,
-                "synthetic_fraction": c.synthetic_fraction}
+                "val_ids": [v[0] for v in self.val], "test_pairs_excluded": c.test_count,
+                "dark_images": len(self.dark), "normal_images": len(self.normal),
+                "synthetic_sources": len(self.synthetic), "qfs": [min(c.qfs), max(c.qfs)] if c.qfs else [],
+                "crop": c.crop, "max_side": c.max_side, "scale_range": list(c.scale_range),
+                "synthetic_fraction": c.synthetic_fraction, "exposure_range": list(c.exposure_range)}
 
     def _crop(self, rng: np.random.Generator, *images: np.ndarray) -> List[np.ndarray]:
-        """The same random crop (offsets multiples of 8, keeping JPEG grids aligned) and flip of all images."""
+        """The same random rescale (`scale_range`), crop (offsets multiples of 8) and flip of all images."""
         size = self.config.crop
+        scale = float(rng.uniform(*self.config.scale_range))
         h, w = images[0].shape[:2]
+        if scale < 1.0 and min(h, w) * scale >= size:
+            new = (round(w * scale), round(h * scale))
+            images = tuple(cv2.resize(im, new, interpolation=cv2.INTER_AREA) for im in images)
+            h, w = images[0].shape[:2]
         if h < size or w < size:
             images = tuple(cv2.resize(im, (max(w, size), max(h, size)), interpolation=cv2.INTER_CUBIC) for im in images)
             h, w = images[0].shape[:2]
@@ -164,7 +162,7 @@ class TrainingData:
 
     def _synthetic_pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
         (normal,) = self._crop(rng, self.synthetic[int(rng.integers(len(self.synthetic)))])
-        return self._compress(rng, darken(normal, sample_model(rng), rng)), normal
+        return self._compress(rng, darken(normal, sample_model(rng, self.config.exposure_range), rng)), normal
 
     def _pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
         use_synthetic = self.synthetic and (not self.pairs or rng.random() < self.config.synthetic_fraction)

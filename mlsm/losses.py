@@ -85,9 +85,14 @@ class SSIMPerceptual(nn.Module):
 
 
 def build_perceptual(kind: str, vgg_weights: Optional[str] = None) -> nn.Module:
-    """'vgg16' / 'vgg19' (weights from `vgg_weights` or the hub cache, else MissingVGGError) or 'ssim'."""
+    """'vgg16' / 'vgg19' (weights from `vgg_weights` or the hub cache, else MissingVGGError), 'ssim', or
+    'retinaface' (the shipped face detector's features, `facebench.mlsm.face_losses`)."""
     if kind == "ssim":
         return SSIMPerceptual()
+    if kind == "retinaface":
+        from facebench.mlsm.face_losses import RetinaFacePerceptual
+
+        return RetinaFacePerceptual()
     return VGGPerceptual(kind, find_vgg_weights(kind, vgg_weights))
 
 

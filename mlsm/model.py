@@ -10,6 +10,7 @@ import torch.nn as nn
 
 from facebench.mlsm.config import ModelConfig
 from facebench.mlsm.mapping import MultiLevelMapping
+from facebench.mlsm.refine import RefineHead
 from facebench.mlsm.vae import MultiLevelVAE
 
 
@@ -17,7 +18,8 @@ class MLSM(nn.Module):
     """Holds VAE_C (`vae_dark`), VAE_N (`vae_normal`) and the mapping networks (`mapping`).
 
     With `config.no_mapping` only `vae_dark` exists and is used as a deterministic image-to-image
-    encoder-decoder (Table V's "without latent mapping").
+    encoder-decoder (Table V's "without latent mapping"). With `config.refine_width` a `refine` head
+    fuses D_N's output with the input (our extension, `facebench.mlsm.refine`).
     """
 
     def __init__(self, config: ModelConfig):
@@ -27,6 +29,8 @@ class MLSM(nn.Module):
         if not config.no_mapping:
             self.vae_normal = MultiLevelVAE(config)
             self.mapping = MultiLevelMapping(config)
+        if config.refine_width:
+            self.refine = RefineHead(config.refine_width)
 
     def map_latents(self, dark: torch.Tensor):
         """E_C means then {M_i}: dark [B, 3, H, W] -> (mapped latents, dark latent means), level 0 first."""
@@ -38,4 +42,5 @@ class MLSM(nn.Module):
         if self.config.no_mapping:
             return self.vae_dark(dark, sample=False)[0]
         mapped, _ = self.map_latents(dark)
-        return self.vae_normal.decode(mapped, dark.shape[-2:])
+        decoded = self.vae_normal.decode(mapped, dark.shape[-2:])
+        return self.refine(dark, decoded) if self.config.refine_width else decoded

@@ -37,9 +37,9 @@ def _upsample(x: torch.Tensor, size) -> torch.Tensor:
 class _SubEncoder(nn.Module):
     def __init__(self, c_in: int, cfg: ModelConfig, downsamples: int):
         super().__init__()
-        layers = [conv_unit(c_in, cfg.width)]
-        layers += [conv_unit(cfg.width, cfg.width, stride=2) for _ in range(downsamples)]
-        layers += [conv_unit(cfg.width, cfg.width) for _ in range(cfg.encoder_convs - 1)]
+        layers = [conv_unit(c_in, cfg.width, cfg.norm)]
+        layers += [conv_unit(cfg.width, cfg.width, cfg.norm, stride=2) for _ in range(downsamples)]
+        layers += [conv_unit(cfg.width, cfg.width, cfg.norm) for _ in range(cfg.encoder_convs - 1)]
         self.body = nn.Sequential(*layers)
         self.head = nn.Conv2d(cfg.width, 2 * cfg.latent_channels, 1)
 
@@ -51,10 +51,10 @@ class _SubEncoder(nn.Module):
 class _SubDecoder(nn.Module):
     def __init__(self, c_out: int, cfg: ModelConfig, upsamples: int):
         super().__init__()
-        layers = [conv_unit(cfg.latent_channels, cfg.width, norm=False)]
-        layers += [conv_unit(cfg.width, cfg.width, norm=False) for _ in range(cfg.decoder_convs - 1)]
+        layers = [conv_unit(cfg.latent_channels, cfg.width, "none")]
+        layers += [conv_unit(cfg.width, cfg.width, "none") for _ in range(cfg.decoder_convs - 1)]
         self.body = nn.Sequential(*layers)
-        self.ups = nn.ModuleList(conv_unit(cfg.width, cfg.width, norm=False) for _ in range(upsamples))
+        self.ups = nn.ModuleList(conv_unit(cfg.width, cfg.width, "none") for _ in range(upsamples))
         self.head = nn.Conv2d(cfg.width, c_out, 3, padding=1)
 
     def forward(self, x, sizes):

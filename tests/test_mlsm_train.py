@@ -126,13 +126,13 @@ def test_tiny_overfit_loss_falls(tmp_path):
     batch = trainer.data.batch("pair", 2, seed=0, step=0)
     optimizer = torch.optim.Adam(stage.net.parameters(), lr=3e-3)
     losses = []
-    for _ in range(150):
+    for _ in range(300):
         terms, _, _ = trainer.compute_losses(stage, batch)
         optimizer.zero_grad()
         terms["l1"].backward()
         optimizer.step()
         losses.append(float(terms["l1"].detach()))
-    assert losses[-1] < losses[0] / 4, (losses[0], losses[-1])
+    assert losses[-1] < losses[0] / 5, (losses[0], losses[-1])
 
 
 def test_cli_missing_vgg_stops_with_one_line(tmp_path, monkeypatch):
@@ -162,7 +162,8 @@ def test_torchrun_two_cpu_processes(tmp_path):
         port = str(sock.getsockname()[1])
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
            "-m", "facebench", "train-enhancer", "mlsm", "--out", str(out), "--paired", str(tmp_path / "pairs"),
-           "--val-count", "1", "--no-mapping", "--levels", "2", "--width", "8", "--latent-channels", "4",
+           "--val-count", "1", "--test-count", "0", "--no-mapping", "--levels", "2", "--width", "8",
+           "--latent-channels", "4",
            "--perceptual", "ssim", "--steps", "3", "--batch-size", "1", "--crop", "32", "--threads", "1",
            "--device", "cpu", "--no-progress"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

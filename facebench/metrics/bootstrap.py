@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Mapping
 
 import numpy as np
+from scipy import sparse
 
 from facebench.metrics.coco import CocoMatchSet, match_packed
 from facebench.metrics.coco_accumulate import CocoMatches, weighted_precision
@@ -76,16 +77,28 @@ def official_samples(counts: OfficialCounts, weights: np.ndarray) -> np.ndarray:
     """
     n_ious = len(counts.iou_thresholds)
     weights = np.asarray(weights, dtype=np.float64)
-    steps = [counts.proposal_steps] + list(counts.recall_steps)
+    steps = counts.proposal_steps  # without ignore regions they are equal at every threshold: one product
+    first = [next(j for j in range(k + 1) if _same(steps[j], steps[k])) for k in range(n_ious)]
     out = np.empty((weights.shape[0], n_ious))
     for start in range(0, weights.shape[0], _CHUNK):
         block = weights[start:start + _CHUNK]
         block_t = np.ascontiguousarray(block.T)
-        sums = [np.cumsum(np.ascontiguousarray(np.asarray(m.T @ block_t).T), axis=1) for m in steps]
         faces = block @ counts.faces
+        proposals = {j: _weighted_counts(steps[j], block_t) for j in set(first)}
         for k in range(n_ious):
-            out[start:start + len(block), k] = official_curve(sums[0], sums[k + 1], faces)[0]
+            recalled = _weighted_counts(counts.recall_steps[k], block_t)
+            out[start:start + len(block), k] = official_curve(proposals[first[k]], recalled, faces)[0]
     return out
+
+
+def _same(a: sparse.csr_matrix, b: sparse.csr_matrix) -> bool:
+    """Whether two sparse step matrices hold the same counts."""
+    return a is b or (a.nnz == b.nnz and (a != b).nnz == 0)
+
+
+def _weighted_counts(steps: sparse.csr_matrix, block_t: np.ndarray) -> np.ndarray:
+    """Sparse [I, T] per-image steps and image weights [I, b] -> weighted counts float64 [b, T]."""
+    return np.cumsum(np.ascontiguousarray(np.asarray(steps.T @ block_t).T), axis=1)
 
 
 def coco_samples(matches: List[CocoMatches], weights: np.ndarray, recall_thresholds: np.ndarray) -> np.ndarray:

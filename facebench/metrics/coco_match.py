@@ -7,7 +7,8 @@ What pycocotools does per image, size bin and IoU threshold t, and what is repro
 - detections sorted by descending score (stable), the first maxDets kept; IoU = intersection / union
   of (x, y, w, h) boxes with w = x2 - x1, computed in the same order of operations as its C code (a
   detection with w <= 0 or h <= 0 overlaps nothing);
-- faces outside the bin's area range are "ignored"; in score order each detection takes, among the
+- faces outside the bin's area range, and ignore regions (pycocotools' iscrowd: IoU = intersection /
+  detection area, and never used up by a match), are "ignored"; in score order each detection takes, among the
   faces not taken yet at this threshold with IoU >= t, the one with the highest IoU (the last such face
   on ties), preferring any non-ignored face over an ignored one; a detection on an ignored face is
   ignored, an unmatched detection whose own area is outside the range is ignored, every other unmatched
@@ -39,17 +40,19 @@ def coco_area(xywh: np.ndarray) -> np.ndarray:
     return np.maximum(xywh[:, 2], 0) * np.maximum(xywh[:, 3], 0)
 
 
-def _pair_iou(det: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """pycocotools' bbox IoU (maskApi.c `bbIou`, no crowd), same order of operations.
+def _pair_iou(det: np.ndarray, gt: np.ndarray, crowd: np.ndarray) -> np.ndarray:
+    """pycocotools' bbox IoU (maskApi.c `bbIou`), same order of operations.
 
     Args:
         det, gt: float64 [4, P] coordinate-first (x, y, w, h) of aligned pairs.
+        crowd: bool [P], the face is a crowd region (an ignore region): intersection / detection area.
     """
     w = np.minimum(det[2] + det[0], gt[2] + gt[0]) - np.maximum(det[0], gt[0])
     h = np.minimum(det[3] + det[1], gt[3] + gt[1]) - np.maximum(det[1], gt[1])
     inter = w * h
+    det_area = det[2] * det[3]
     with np.errstate(divide="ignore", invalid="ignore"):
-        iou = inter / (det[2] * det[3] + gt[2] * gt[3] - inter)
+        iou = inter / np.where(crowd, det_area, det_area + gt[2] * gt[3] - inter)
     iou[(w <= 0) | (h <= 0)] = 0.0
     return iou
 
@@ -66,7 +69,11 @@ def _kept_detections(packed: PackedBoxes, max_dets: int) -> Tuple[np.ndarray, np
 def _candidate_layout(cand_image: np.ndarray, faces: np.ndarray) -> List[Tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
     """Groups candidates (image-major, score order within an image) for the step loop.
 
-    Returns per group (images whose face count rounds up to the same power of two, `width` faces):
+    Args:
+        cand_image: int64 [c], image of each candidate.
+        faces: int64 [I], ground-truth rows per image (ignore regions included).
+
+    Returns per group (images whose row count rounds up to the same power of two, `width` rows):
     (images int64 [n] by descending candidate count, rows int64 [c] = the group's candidates in step-major
     order (index into cand_image), step_start int64 [S + 1] offsets of each step in rows, width).
     """
@@ -94,8 +101,8 @@ def _last_best(values: np.ndarray, allowed: np.ndarray) -> Tuple[np.ndarray, np.
     return allowed.any(axis=-1), width - 1 - np.argmax(masked[..., ::-1], axis=-1)
 
 
-def _match_group(iou_rows: np.ndarray, step_start: np.ndarray, ignored: np.ndarray, thresholds: np.ndarray
-                 ) -> Tuple[np.ndarray, np.ndarray]:
+def _match_group(iou_rows: np.ndarray, step_start: np.ndarray, ignored: np.ndarray, thresholds: np.ndarray,
+                 crowd: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """The greedy matching of one group, one step (s-th candidate of every image) at a time.
 
     Args:
@@ -103,6 +110,7 @@ def _match_group(iou_rows: np.ndarray, step_start: np.ndarray, ignored: np.ndarr
         step_start: int64 [S + 1], offsets of the steps in iou_rows; step s covers the first n_s images.
         ignored: bool [L, n, M], face ignored in the bin of each of the L (bin, threshold) pairs.
         thresholds: float64 [L], the IoU threshold of each pair.
+        crowd: bool [n, M], crowd faces (ignore regions): never taken, so they absorb any number of detections.
 
     Returns:
         matched bool [c, L], and on_ignored bool [c, L] (matched to an ignored face).
@@ -120,7 +128,8 @@ def _match_group(iou_rows: np.ndarray, step_start: np.ndarray, ignored: np.ndarr
         got = has_kept | has_ign
         face = np.where(has_kept, best_kept, best_ign)
         pair, image = np.nonzero(got)
-        taken[pair, image, face[pair, image]] = True
+        single = ~crowd[image, face[pair, image]]
+        taken[pair[single], image[single], face[pair[single], image[single]]] = True
         matched[lo:hi] = got.T
         on_ignored[lo:hi] = (got & ~has_kept).T
     return matched, on_ignored
@@ -146,10 +155,10 @@ def match_coco(packed: PackedBoxes, iou_thresholds: Sequence[float], area_ranges
     det_xywh = coco_xywh(packed.det[kept])
     gt_xywh = coco_xywh(packed.gt)
     gt_area = gt_xywh[:, 2] * gt_xywh[:, 3]
-    gt_out = (gt_area[None] < ranges[:, :1]) | (gt_area[None] > ranges[:, 1:])  # [A, G]
+    gt_out = (gt_area[None] < ranges[:, :1]) | (gt_area[None] > ranges[:, 1:]) | packed.gt_ignore[None]  # [A, G]
 
     pair_det, pair_gt, pair_start = same_image_pairs(kept_image, packed.gt_start)
-    iou = _pair_iou(det_xywh.T[:, pair_det], gt_xywh.T[:, pair_gt])
+    iou = _pair_iou(det_xywh.T[:, pair_det], gt_xywh.T[:, pair_gt], packed.gt_ignore[pair_gt])
     best = np.zeros(len(kept))
     has_faces = np.diff(pair_start) > 0
     best[has_faces] = np.maximum.reduceat(iou, pair_start[:-1][has_faces]) if has_faces.any() else 0.0
@@ -158,14 +167,15 @@ def match_coco(packed: PackedBoxes, iou_thresholds: Sequence[float], area_ranges
     matched = np.zeros((len(kept), n_bins * n_thr), dtype=bool)
     on_ignored = np.zeros_like(matched)
     pair_thr = np.tile(thresholds, n_bins)  # [L], bin-major
-    for images, rows, step_start, width in _candidate_layout(kept_image[cand], packed.faces):
+    for images, rows, step_start, width in _candidate_layout(kept_image[cand], np.diff(packed.gt_start)):
         dets = cand[rows]
         slot = np.arange(width)[None]
         n_faces = (pair_start[dets + 1] - pair_start[dets])[:, None]  # >= 1 for a candidate
         iou_rows = np.where(slot < n_faces, iou[pair_start[dets][:, None] + np.minimum(slot, n_faces - 1)], -1.0)
         face = np.minimum(packed.gt_start[images][:, None] + slot, len(packed.gt) - 1)  # [n, M]; padding: any
         ignored = np.repeat(gt_out[:, face], n_thr, axis=0)  # [L, n, M]
-        matched[dets], on_ignored[dets] = _match_group(iou_rows, step_start, ignored, pair_thr)
+        matched[dets], on_ignored[dets] = _match_group(iou_rows, step_start, ignored, pair_thr,
+                                                       packed.gt_ignore[face])
 
     det_area = coco_area(det_xywh)
     pooled = np.argsort(-packed.det[kept, 4], kind="mergesort")  # image-major input: ties keep image order

@@ -3,7 +3,8 @@
 facebench computes COCO AP with its own vectorised engine (`facebench.metrics.coco`); this module runs
 pycocotools on the same input so tests and benchmarks can check that engine against it, value for
 value. Nothing is written to disk and pycocotools' prints are silenced. Boxes are converted as the
-engine does: (x, y, w = x2 - x1, h = y2 - y1), area w * h (0 for an inverted detection).
+engine does: (x, y, w = x2 - x1, h = y2 - y1), area w * h (0 for an inverted detection); ignore regions
+become `iscrowd` annotations.
 """
 from __future__ import annotations
 
@@ -36,13 +37,15 @@ def _coco(image_count: int, annotations: list) -> COCO:
     return coco
 
 
-def _annotations(boxes: np.ndarray, image: np.ndarray, with_score: bool) -> list:
-    """COCO annotation dicts (ids 1.. in the given order) from float64 [N, 4 or 5] rows and their image."""
+def _annotations(boxes: np.ndarray, image: np.ndarray, with_score: bool, crowd: Optional[np.ndarray] = None) -> list:
+    """COCO annotation dicts (ids 1.. in the given order) from float64 [N, 4 or 5] rows and their image;
+    `crowd` (bool [N]) marks ignore regions as iscrowd."""
     xywh = coco_xywh(boxes)
     area = coco_area(xywh)
+    crowd = np.zeros(len(boxes), bool) if crowd is None else crowd
     anns = []
-    for n, (row, k, a) in enumerate(zip(xywh.tolist(), image.tolist(), area.tolist())):
-        ann = {"id": n + 1, "image_id": k + 1, "category_id": CATEGORY_ID, "bbox": row, "area": a, "iscrowd": 0}
+    for n, (row, k, a, c) in enumerate(zip(xywh.tolist(), image.tolist(), area.tolist(), crowd.tolist())):
+        ann = {"id": n + 1, "image_id": k + 1, "category_id": CATEGORY_ID, "bbox": row, "area": a, "iscrowd": int(c)}
         if with_score:
             ann["score"] = float(boxes[n, 4])
         anns.append(ann)
@@ -68,7 +71,7 @@ def run_cocoeval(gts: Mapping[str, np.ndarray], dets: Mapping[str, np.ndarray],
     packed = pack(gts, dets)
     labels, ranges = area_ranges(size_edges)
     n_images = len(packed.image_ids)
-    coco_gt = _coco(n_images, _annotations(packed.gt, packed.gt_image, with_score=False))
+    coco_gt = _coco(n_images, _annotations(packed.gt, packed.gt_image, with_score=False, crowd=packed.gt_ignore))
     coco_dt = _coco(n_images, _annotations(packed.det, packed.det_image, with_score=True))
     evaluator = COCOeval(coco_gt, coco_dt, iouType="bbox")
     params = evaluator.params

@@ -117,7 +117,7 @@ def _official_section(prepared: PreparedSet, samples: Optional[np.ndarray], conf
     proposals, recalled = counts.totals()
     section: Dict[str, Any] = {}
     for k, iou in enumerate(counts.iou_thresholds):
-        ap, precision, recall = official_curve(proposals, recalled[k], counts.faces.sum())
+        ap, precision, recall = official_curve(proposals[k], recalled[k], counts.faces.sum())
         section[iou_key(iou)] = {"ap": float(ap), "ci": None if ci is None else ci[:, k].tolist(),
                                  "precision": precision, "recall": recall}
     return {"score_thresholds": SCORE_THRESHOLDS, "iou": section}

@@ -22,6 +22,10 @@ The protocol (specs/darkface_eval/README.md), and how it differs from COCO (`fac
    A threshold with no detection above it has precision 0/0 = NaN: "no point" (the Octave tool lets
    the NaN pass through max()); it always has recall 0, so it never adds area.
 Only IoU 0.5 exists in the official tool; 0.3 and 0.7 run the same procedure with another threshold.
+Ignore regions (ground truth flagged in a fifth column, WIDER FACE's invalid faces) follow the WIDER
+tool: a detection whose best-IoU ground truth is an ignore region with IoU >= the threshold is not a
+proposal, the region is never recalled, and ignore regions are not counted as faces; an image whose
+ground truth is only ignore regions still counts its other detections as proposals.
 Images without ground truth or without detections add nothing to the counts, but their faces count.
 
 Inverted or zero-area detections (x2 <= x1 or y2 <= y1) go through the same arithmetic as in the
@@ -54,26 +58,27 @@ class OfficialCounts:
     """Per-image counts of the official protocol (what every AP and every bootstrap resample sums).
 
     The counts at threshold t are cumulative sums over t of the steps: e.g. image i has
-    `proposal_steps[i, :t + 1].sum()` detections with normalised score >= SCORE_THRESHOLDS[t].
+    `proposal_steps[k][i, :t + 1].sum()` detections with normalised score >= SCORE_THRESHOLDS[t].
 
     Attributes:
         image_ids: the I image ids, row order of the arrays.
         iou_thresholds: the K IoU thresholds.
-        proposal_steps: sparse float64 [I, T], detections whose normalised score first reaches threshold t
-            (none for images without ground truth).
+        proposal_steps: K sparse float64 [I, T], one per IoU threshold: detections whose normalised score
+            first reaches threshold t (none for images without ground truth; none for a detection whose
+            best-IoU ground truth is an ignore region it overlaps enough at that IoU threshold).
         recall_steps: K sparse float64 [I, T], faces first recalled at threshold t, one per IoU threshold.
-        faces: int64 [I], ground-truth faces per image.
+        faces: int64 [I], ground-truth faces per image (ignore regions not counted).
     """
 
     image_ids: List[str]
     iou_thresholds: List[float]
-    proposal_steps: sparse.csr_matrix
+    proposal_steps: List[sparse.csr_matrix]
     recall_steps: List[sparse.csr_matrix]
     faces: np.ndarray
 
     def totals(self) -> Tuple[np.ndarray, np.ndarray]:
-        """Counts summed over images: proposals float64 [T] and recalled float64 [K, T]."""
-        proposals = np.cumsum(np.asarray(self.proposal_steps.sum(axis=0)).ravel())
+        """Counts summed over images: proposals float64 [K, T] and recalled float64 [K, T]."""
+        proposals = np.stack([np.cumsum(np.asarray(m.sum(axis=0)).ravel()) for m in self.proposal_steps])
         recalled = np.stack([np.cumsum(np.asarray(m.sum(axis=0)).ravel()) for m in self.recall_steps])
         return proposals, recalled
 
@@ -165,7 +170,7 @@ def counts_from_packed(packed: PackedBoxes, iou_thresholds: Sequence[float]) -> 
     n_images = len(packed.image_ids)
     scores = _normalised(packed.det[:, 4])
     det_image = packed.det_image
-    rows = np.flatnonzero(packed.faces[det_image] > 0)  # detections of images with faces
+    rows = np.flatnonzero(np.diff(packed.gt_start)[det_image] > 0)  # detections of images with ground truth
     # first threshold index t with score >= SCORE_THRESHOLDS[t] (thresholds descend; compare exactly)
     first_step = np.searchsorted(-SCORE_THRESHOLDS, -scores[rows], side="left")
     pair_det, pair_gt, pair_start = same_image_pairs(det_image[rows], packed.gt_start)
@@ -173,15 +178,19 @@ def counts_from_packed(packed: PackedBoxes, iou_thresholds: Sequence[float]) -> 
     best_iou, position = segment_best(overlap, pair_det, pair_start)  # first face with the max, as Octave's max()
     best_gt = pair_gt[position]
     gt_image = packed.gt_image
-    recall_steps = []
+    proposal_steps, recall_steps = [], []
     for thr in iou_thresholds:
         hit = best_iou >= thr
+        on_ignored = hit & packed.gt_ignore[best_gt]  # the WIDER tool's proposal_list = -1
+        hit &= ~on_ignored
         first = np.full(len(packed.gt), THRESHOLD_COUNT)
         np.minimum.at(first, best_gt[hit], first_step[hit])
         recalled = np.flatnonzero(first < THRESHOLD_COUNT)
         recall_steps.append(_steps(gt_image[recalled], first[recalled], n_images))
-    return OfficialCounts(list(packed.image_ids), [float(t) for t in iou_thresholds],
-                          _steps(det_image[rows], first_step, n_images), recall_steps, packed.faces.astype(np.int64))
+        proposal_steps.append(_steps(det_image[rows][~on_ignored], first_step[~on_ignored], n_images))
+    faces = np.bincount(gt_image[~packed.gt_ignore], minlength=n_images).astype(np.int64)
+    return OfficialCounts(list(packed.image_ids), [float(t) for t in iou_thresholds], proposal_steps, recall_steps,
+                          faces)
 
 
 def official_counts(gts: Mapping[str, np.ndarray], dets: Mapping[str, np.ndarray],
@@ -237,5 +246,5 @@ def official_ap(gts: Mapping[str, np.ndarray], dets: Mapping[str, np.ndarray],
     """
     counts = official_counts(gts, dets, (iou_threshold,))
     proposals, recalled = counts.totals()
-    ap, precision, recall = official_curve(proposals, recalled[0], counts.faces.sum())
+    ap, precision, recall = official_curve(proposals[0], recalled[0], counts.faces.sum())
     return OfficialResult(float(ap), precision, recall, SCORE_THRESHOLDS.copy())

@@ -55,7 +55,7 @@ def compare_prepared(set_a: PreparedSet, set_b: PreparedSet, settings: MetricSet
     boot_off = [official_samples(s.official, weights) for s in sets]
     totals = [s.official.totals() for s in sets]
     for k, iou in enumerate(settings.iou_thresholds):
-        aps = [official_curve(proposals, recalled[k], s.official.faces.sum())[0]
+        aps = [official_curve(proposals[k], recalled[k], s.official.faces.sum())[0]
                for s, (proposals, recalled) in zip(sets, totals)]
         official[iou_key(iou)] = paired_summary(aps[0], aps[1], boot_off[0][:, k], boot_off[1][:, k],
                                                 settings.confidence)

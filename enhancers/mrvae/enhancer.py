@@ -72,8 +72,8 @@ class MRVAE(Enhancer):
         variant: 'cpu' (project-trained, shipped) or 'authors' ($FACEBENCH_HOME/mrvae/authors.pt).
         noise_seed: None (posterior mean) or the seed of the sampling noise.
         resize: 0 (native resolution) or the square side the authors' protocol resizes to (512).
-        max_pixels: larger padded frames are refused (memory: a 1080x720 frame takes ~0.8 GB at width 16,
-            and activations grow linearly with the width).
+        max_pixels: larger padded frames are refused (memory: a 1080x720 frame takes ~0.8 GB above the
+            model at width 16, ~2.7 GB at width 64).
     """
 
     name = "mrvae"

@@ -83,7 +83,7 @@ def run_sweep(dataset: FaceDataset, detector: Detector, config: SweepConfig, set
     """Run every (QF, enhancer) pair; returns the `runs` part of results.json on rank 0, None elsewhere."""
     rank, _ = shard
     enhancers = build_enhancers(config.enhancers, config.weights, str(device), config.options)
-    gts = {s.image_id: np.asarray(s.boxes) for s in dataset.samples}
+    gts = dataset.ground_truth()
     runs: List[dict] = []
     for qf in config.qfs:
         per_qf: Dict[str, Dict[str, np.ndarray]] = {}

@@ -198,12 +198,16 @@ def _wider(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_wider_drops_invalid_faces_and_reads_empty_images(tmp_path):
+def test_wider_keeps_invalid_faces_as_ignore_regions_and_reads_empty_images(tmp_path):
     data = load_dataset(_wider(tmp_path, _WIDER))
     assert data.format == "wider"
     assert [s.image_id for s in data] == ["0--Parade/0_Parade_1", "1--Handshaking/1_Handshaking_2"]
     np.testing.assert_array_equal(data[0].boxes, [[10, 20, 40, 60]])
-    assert data[1].boxes.shape == (0, 4)
+    np.testing.assert_array_equal(data[0].ignore, [[1, 1, 1, 1]])
+    assert data.num_faces == 1 and data[1].boxes.shape == (0, 4) and data[1].ignore.shape == (0, 4)
+    gts = data.ground_truth()
+    np.testing.assert_array_equal(gts["0--Parade/0_Parade_1"], [[10, 20, 40, 60, 0], [1, 1, 1, 1, 1]])
+    assert gts["1--Handshaking/1_Handshaking_2"].shape == (0, 4)
     assert data[1].image_path == tmp_path / "WIDER_val" / "images" / "1--Handshaking" / "1_Handshaking_2.jpg"
 
 

@@ -49,9 +49,10 @@ def score_cmd(data, pred, bootstrap, seed, out):
     pred_dir = Path(pred)
     try:
         dataset = load_dataset(data, require_images=False)
-        gts = {s.image_id: np.asarray(s.boxes) for s in dataset.samples}
+        gts = dataset.ground_truth()
         nested = any("/" in key for key in gts)
-        dets = read_detections(pred_dir, image_ids=list(gts) if nested else None)
+        dets = read_detections(pred_dir, image_ids=list(gts) if nested else None,
+                               on_degenerate=lambda found: click.echo(f"warning: {found.message()}", err=True))
     except (DatasetError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if not dets:
@@ -64,7 +65,7 @@ def score_cmd(data, pred, bootstrap, seed, out):
     if missing:
         click.echo(f"note: {missing} of {len(gts)} images have no prediction file (scored as no detections)", err=True)
     metrics = evaluate_detections(gts, {k: dets.get(k, np.zeros((0, 5))) for k in gts}, bootstrap=bootstrap, seed=seed)
-    click.echo(f"{len(gts)} images, {sum(len(g) for g in gts.values())} faces, "
+    click.echo(f"{len(gts)} images, {dataset.num_faces} faces, "
                f"{sum(len(d) for d in dets.values())} detections")
     for protocol in PROTOCOLS:
         cells = [f"AP@{iou}: {_ap_text(ap_entry(metrics, protocol, iou))}" for iou in IOU_THRESHOLDS]

@@ -2,14 +2,18 @@
 
 Boxes everywhere in this package: boxes (ndarray[M, 4], float64): (x1, y1, x2, y2) in pixels of the
 image as stored on disk, x2 > x1 and y2 > y1, M >= 0 (an image with no face is valid).
+
+Ignore regions (ndarray[K, 4], same format) are faces a dataset marks as not to be scored (WIDER FACE's
+invalid faces): a detection on one is neither a hit nor a false positive, and they are not counted as
+faces. `FaceDataset.ground_truth()` hands both to the metrics, the regions flagged in a fifth column.
 """
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
@@ -27,18 +31,25 @@ class Sample:
             for it are written to `<image_id>.txt`.
         image_path: the image file, or None for a labels-only dataset.
         boxes (ndarray[M, 4], float64, read-only): (x1, y1, x2, y2) in pixels.
+        ignore (ndarray[K, 4], float64, read-only): ignore regions (x1, y1, x2, y2) in pixels; K is
+            usually 0.
     """
 
     image_id: str
     image_path: Optional[Path]
     boxes: np.ndarray
+    ignore: np.ndarray = field(default_factory=lambda: _read_only(()))
 
 
-def make_sample(image_id: str, image_path: Optional[Path], boxes: np.ndarray) -> Sample:
-    """A Sample whose boxes are a read-only float64 [M, 4] copy of `boxes`."""
+def _read_only(boxes) -> np.ndarray:
     boxes = np.array(boxes, dtype=np.float64).reshape(-1, 4)
     boxes.flags.writeable = False
-    return Sample(image_id=image_id, image_path=image_path, boxes=boxes)
+    return boxes
+
+
+def make_sample(image_id: str, image_path: Optional[Path], boxes: np.ndarray, ignore=()) -> Sample:
+    """A Sample whose boxes and ignore regions are read-only float64 [M, 4] / [K, 4] copies."""
+    return Sample(image_id=image_id, image_path=image_path, boxes=_read_only(boxes), ignore=_read_only(ignore))
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,8 +78,20 @@ class FaceDataset:
 
     @property
     def num_faces(self) -> int:
-        """Total number of ground-truth boxes."""
+        """Total number of ground-truth boxes (ignore regions not included)."""
         return int(sum(len(s.boxes) for s in self.samples))
+
+    def ground_truth(self) -> Dict[str, np.ndarray]:
+        """The metrics' `gts`: image id -> float64 [M, 4] boxes, or [M + K, 5] (x1, y1, x2, y2, ignore flag
+        0/1) for an image with K > 0 ignore regions (see facebench.metrics.inputs)."""
+        gts = {}
+        for s in self.samples:
+            if len(s.ignore):
+                flags = np.repeat([0.0, 1.0], [len(s.boxes), len(s.ignore)])[:, None]
+                gts[s.image_id] = np.hstack([np.vstack([s.boxes, s.ignore]), flags])
+            else:
+                gts[s.image_id] = np.asarray(s.boxes)
+        return gts
 
     def content_hash(self, full: bool = False) -> str:
         """sha256 (hex) of what the benchmark sees: ids, boxes, and each image's name and byte size.
@@ -82,6 +105,8 @@ class FaceDataset:
         for sample in self.samples:
             digest.update(sample.image_id.encode("utf-8") + b"\0")
             digest.update(np.ascontiguousarray(sample.boxes, dtype="<f8").tobytes())
+            if len(sample.ignore):  # absent for most datasets, whose hashes stay what they were
+                digest.update(b"ignore\0" + np.ascontiguousarray(sample.ignore, dtype="<f8").tobytes())
             if sample.image_path is not None:
                 size = sample.image_path.stat().st_size
                 digest.update(f"{sample.image_path.name}\0{size}\0".encode("utf-8"))

@@ -2,7 +2,10 @@
 
 Per image: a line with the image path (relative to `images/`), a line with the face count N, then N
 lines `x y w h blur expression illumination invalid occlusion pose`. N = 0 is followed by one line
-of ten zeros. Faces flagged invalid (8th field = 1) are dropped, as in the official evaluation.
+of ten zeros. Faces flagged invalid (8th field = 1) become ignore regions, as in the official WIDER
+evaluation: a detection whose best-overlapping face is one of them counts neither as a hit nor as a
+false positive, and they are not counted as faces (`Sample.ignore`). Invalid faces may have zero
+width or height (the tool keeps them too).
 
 Where the images are: the first of `<dir>/../WIDER_<split>/images/`, `<dir>/WIDER_<split>/images/`,
 `<dir>/images/`, `<dir>/../images/` (`<dir>` = the gt file's folder, `<split>` from its name) that holds
@@ -16,8 +19,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from facebench.datasets.boxes import check_box
-from facebench.datasets.dataset import DatasetError, Sample
+from facebench.datasets.boxes import check_box, clip_to_image
+from facebench.datasets.dataset import DatasetError, Sample, make_sample
 from facebench.datasets.entries import samples_from_entries
 
 FIELDS_PER_FACE = 10
@@ -32,8 +35,9 @@ def looks_like_wider(path: Path, first_lines: List[str]) -> bool:
             and not first_lines[0].strip().isdigit() and first_lines[1].strip().isdigit())
 
 
-def read_wider(path: Path) -> List[Tuple[int, str, np.ndarray]]:
-    """Parse the file into (line number of the name, image path, boxes ndarray[N, 4] float64 x1,y1,x2,y2).
+def read_wider(path: Path) -> List[Tuple[int, str, np.ndarray, np.ndarray]]:
+    """Parse the file into (line number of the name, image path, valid faces ndarray[N, 4], invalid faces
+    ndarray[K, 4]), boxes float64 (x1, y1, x2, y2).
 
     Raises:
         DatasetError: "path:line: ..." for a missing/bad count, a malformed face line, a bad box.
@@ -48,14 +52,26 @@ def read_wider(path: Path) -> List[Tuple[int, str, np.ndarray]]:
         name_no, name = i + 1, lines[i].strip()
         count = _read_count(path, lines, i + 1)
         rows = [_read_face(path, lines, i + 2 + k) for k in range(max(count, 1))]
-        boxes = [(x, y, x + w, y + h) for x, y, w, h, invalid in rows[:count] if invalid != 1]
-        for k, box in enumerate(boxes):
-            check_box(box, f"{path}:{i + 3 + k}")
-        entries.append((name_no, name, np.array(boxes, dtype=np.float64).reshape(-1, 4)))
+        boxes, ignore = [], []
+        for k, (x, y, w, h, invalid) in enumerate(rows[:count]):
+            if invalid == 1:
+                _check_ignore_region((x, y, w, h), f"{path}:{i + 3 + k}")
+                ignore.append((x, y, x + w, y + h))
+            else:
+                check_box((x, y, x + w, y + h), f"{path}:{i + 3 + k}")
+                boxes.append((x, y, x + w, y + h))
+        entries.append((name_no, name, np.array(boxes, dtype=np.float64).reshape(-1, 4),
+                        np.array(ignore, dtype=np.float64).reshape(-1, 4)))
         i += 2 + max(count, 1)
     if not entries:
         raise DatasetError(f"{path}:1: empty ground-truth file; expected 'image path', 'N', N face lines")
     return entries
+
+
+def _check_ignore_region(xywh: Tuple[float, float, float, float], where: str) -> None:
+    if not np.all(np.isfinite(xywh)) or xywh[2] < 0 or xywh[3] < 0:
+        raise DatasetError(f"{where}: invalid face {' '.join(f'{v:g}' for v in xywh)}; expected finite x y and "
+                           "w, h >= 0")
 
 
 def _read_count(path: Path, lines: List[str], index: int) -> int:
@@ -103,5 +119,7 @@ def load_wider(path: Path, require_images: bool = True) -> List[Sample]:
     entries = read_wider(path)
     searched = f"{path.parent.parent}/WIDER_<split>/images/ or {path.parent}/images/"
     image_dir = find_image_dir(path, entries[0][1])
-    return samples_from_entries([(f"{path}:{no}", name, boxes) for no, name, boxes in entries], image_dir,
-                                searched, require_images)
+    samples = samples_from_entries([(f"{path}:{no}", name, boxes) for no, name, boxes, _ in entries], image_dir,
+                                   searched, require_images)
+    return [make_sample(s.image_id, s.image_path, s.boxes, clip_to_image(ignore, s.image_path, f"{path}:{no}"))
+            for s, (no, _, _, ignore) in zip(samples, entries)]

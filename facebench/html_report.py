@@ -26,7 +26,7 @@ from facebench.run_dirs import RunDir
 from facebench.strip_sources import StripSource, StripSourceError
 
 _PROTOCOL_TITLES = {"official": "official DARK FACE protocol", "coco": "COCO-style (pycocotools)"}
-_TILE_WIDTH = 320  # displayed width a strip tile is enlarged towards, pixels
+_TILE_WIDTH = 260  # displayed width a strip tile is enlarged towards, pixels
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1500px}
 h1{font-size:22px}h2{font-size:19px;border-bottom:2px solid #ccc;margin-top:36px}h3{font-size:16px}
@@ -35,8 +35,9 @@ table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:
 table.ap td.ap{text-align:right;white-space:nowrap}.ci{color:#666;font-size:11px}
 td.best{background:#fff2b3}code{font-size:12px}.prov th{background:#f4f4f4;width:170px}
 img.fig{max-width:100%;display:block;margin:8px 0}.figs{display:flex;flex-wrap:wrap;gap:10px}
-.strip{overflow-x:auto}.strip td{vertical-align:top;text-align:center;font-size:12px}
-.strip img{image-rendering:pixelated;display:block}.na{color:#b00020;max-width:240px}
+.strip{display:flex;flex-wrap:wrap;gap:6px;align-items:flex-start;margin:6px 0 14px}
+.strip .qf{font-weight:bold;flex-basis:100%}.strip figure{margin:0;font-size:12px;text-align:center}
+.strip img{image-rendering:pixelated;display:block}.na{color:#b00020;max-width:240px;font-size:12px}
 """
 
 
@@ -105,34 +106,33 @@ def _fmt(value: Optional[float]) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
+def _ap_cell(entry: dict, protocol: str, spec: str, qf: str, iou: float, best: bool) -> str:
+    """One Table VII cell: AP (bold when best in its column) over its CI, exact value in `data-value`."""
+    value = _fmt(entry["ap"])
+    ci = entry["ci"]
+    ci_text = f"<br><span class='ci'>[{_fmt(ci[0])}, {_fmt(ci[1])}]</span>" if ci else ""
+    return (f"<td class='ap{' best' if best else ''}' data-protocol='{protocol}' data-enhancer='{escape(spec)}' "
+            f"data-qf='{escape(qf)}' data-iou='{iou:g}' data-value='{entry['ap']!r}'>"
+            f"{f'<b>{value}</b>' if best else value}{ci_text}</td>")
+
+
 def table_html(results: dict, protocol: str) -> str:
     """Table VII shape: a row per enhancer, a column per QF x IoU; AP over its 95% CI; best per column marked."""
-    qfs = results["qfs"]
+    qfs, specs = results["qfs"], results["enhancers"]
     runs = {(r["enhancer_spec"], r["qf"]): r for r in results["runs"]}
     entries = {(spec, qf, iou): ap_entry(runs[(spec, qf)]["metrics"], protocol, iou)
-               for spec in results["enhancers"] for qf in qfs for iou in IOU_THRESHOLDS}
-    best = {}
-    for qf in qfs:
-        for iou in IOU_THRESHOLDS:
-            best[(qf, iou)] = max([e["ap"] for (_, q, i), e in entries.items() if (q, i) == (qf, iou) and e["ap"] is not None],
-                                  default=None)
+               for spec in specs for qf in qfs for iou in IOU_THRESHOLDS}
+    best = {(qf, iou): max([entries[(s, qf, iou)]["ap"] for s in specs if entries[(s, qf, iou)]["ap"] is not None],
+                           default=None) for qf in qfs for iou in IOU_THRESHOLDS}
     head = "<tr><th rowspan=2>enhancer</th>" + "".join(f"<th colspan=3>QF {escape(qf)}</th>" for qf in qfs) + "</tr>"
     head += "<tr>" + "".join(f"<th>AP@{iou:g}</th>" for _ in qfs for iou in IOU_THRESHOLDS) + "</tr>"
-    body = []
-    for spec in results["enhancers"]:
-        cells = []
-        for qf in qfs:
-            for iou in IOU_THRESHOLDS:
-                entry = entries[(spec, qf, iou)]
-                mark = entry["ap"] is not None and entry["ap"] == best[(qf, iou)]
-                ci = entry["ci"]
-                ci_text = f"<br><span class='ci'>[{_fmt(ci[0])}, {_fmt(ci[1])}]</span>" if ci else ""
-                value = _fmt(entry["ap"])
-                cells.append(f"<td class='ap{' best' if mark else ''}' data-protocol='{protocol}' data-enhancer='"
-                             f"{escape(spec)}' data-qf='{escape(qf)}' data-iou='{iou:g}' data-value='{entry['ap']!r}'>"
-                             f"{f'<b>{value}</b>' if mark else value}{ci_text}</td>")
-        body.append(f"<tr><th>{escape(spec)}</th>{''.join(cells)}</tr>")
-    return (f"<h4>mAP, {_PROTOCOL_TITLES[protocol]}</h4><table class='ap'>{head}{''.join(body)}</table>")
+    body = "".join(
+        f"<tr><th>{escape(spec)}</th>"
+        + "".join(_ap_cell(entries[(spec, qf, iou)], protocol, spec, qf, iou,
+                           entries[(spec, qf, iou)]["ap"] is not None and entries[(spec, qf, iou)]["ap"] == best[(qf, iou)])
+                  for qf in qfs for iou in IOU_THRESHOLDS)
+        + "</tr>" for spec in specs)
+    return f"<h4>mAP, {_PROTOCOL_TITLES[protocol]}</h4><table class='ap'>{head}{body}</table>"
 
 
 def _img(uri: str, alt: str, css: str = "fig") -> str:
@@ -155,16 +155,18 @@ def figures_html(results: dict) -> str:
     return "".join(parts)
 
 
-def _tile_cell(source: StripSource, qf: str, spec: Optional[str], image_id: str, window, gt: np.ndarray,
-               dets: np.ndarray, score: float, scale: int) -> str:
+def _tile(source: StripSource, qf: str, spec: Optional[str], image_id: str, window, gt: np.ndarray,
+          dets: np.ndarray, score: float, scale: int) -> str:
+    """One tile of a strip as a <figure>: the cropped image with boxes, captioned with faces found."""
+    name = spec or "input"
     try:
         image = source.degraded(qf, image_id) if spec is None else source.enhanced(qf, spec, image_id)
     except StripSourceError as exc:
-        return f"<td class='na'>not shown: {escape(str(exc))}</td>"
+        return f"<figure><figcaption><b>{escape(name)}</b></figcaption><p class='na'>not shown: {escape(str(exc))}</p></figure>"
     tile = draw_tile(image, window, gt, dets, score, scale)
-    found = f"found {faces_found(gt, dets, score)}/{len(gt)}" if spec is not None else "(enhancer input)"
-    alt = f"{spec or 'input'} QF {qf} image {image_id}"
-    return f"<td>{_img(png_uri(tile), alt, 'tile')}{found}</td>"
+    found = f"found {faces_found(gt, dets, score)}/{len(gt)}" if spec is not None else f"QF {escape(qf)} input"
+    return (f"<figure>{_img(png_uri(tile), f'{name} QF {qf} image {image_id}', 'tile')}"
+            f"<figcaption><b>{escape(name)}</b> {found}</figcaption></figure>")
 
 
 def strips_html(run: RunDir, score: float, device: str = "cpu") -> str:
@@ -188,17 +190,15 @@ def strips_html(run: RunDir, score: float, device: str = "cpu") -> str:
         gt = gts[chosen.image_id]
         height, width = source.degraded(qfs[0], chosen.image_id).shape[:2]
         window = crop_window(gt, width, height)
-        scale = max(1, -(-_TILE_WIDTH // (window[2] - window[0])))
-        head = "<tr><th>QF</th><th>input</th>" + "".join(f"<th>{escape(s)}</th>" for s in results["enhancers"]) + "</tr>"
-        rows = []
-        for qf in qfs:
-            cells = [_tile_cell(source, qf, None, chosen.image_id, window, gt, empty, score, scale)]
-            cells += [_tile_cell(source, qf, spec, chosen.image_id, window, gt,
-                                 dets[(qf, spec)].get(chosen.image_id, empty), score, scale) for spec in results["enhancers"]]
-            rows.append(f"<tr><th>QF {escape(qf)}</th>{''.join(cells)}</tr>")
+        scale = max(1, round(_TILE_WIDTH / (window[2] - window[0])))
         parts.append(f"<h4>{escape(chosen.role)}: image {escape(chosen.image_id)} (mean change in faces found "
                      f"{chosen.gain:+.2f}; crop x {window[0]}..{window[2]}, y {window[1]}..{window[3]}, shown {scale}x)"
-                     f"</h4><div class='strip'><table>{head}{''.join(rows)}</table></div>")
+                     "</h4>")
+        for qf in qfs:
+            tiles = [_tile(source, qf, None, chosen.image_id, window, gt, empty, score, scale)]
+            tiles += [_tile(source, qf, spec, chosen.image_id, window, gt, dets[(qf, spec)].get(chosen.image_id, empty),
+                            score, scale) for spec in results["enhancers"]]
+            parts.append(f"<div class='strip'><div class='qf'>QF {escape(qf)}</div>{''.join(tiles)}</div>")
     return "".join(parts)
 
 

@@ -8,6 +8,7 @@ the re-created enhancer's identity (name, settings, weights sha256) equals the r
 """
 from __future__ import annotations
 
+import json
 from typing import Dict, Optional, Union
 
 import numpy as np
@@ -28,7 +29,9 @@ class StripSourceError(RuntimeError):
 
 
 def _comparable(identity: dict) -> dict:
-    """An enhancer identity without the weights' path (a moved file with the same sha256 is the same)."""
+    """An enhancer identity as stored in JSON (tuples become lists), without the weights' path (a moved
+    file with the same sha256 is the same file)."""
+    identity = json.loads(json.dumps(identity))
     if "chain" in identity:
         return {"name": identity["name"], "chain": [_comparable(p) for p in identity["chain"]]}
     weights = identity.get("weights")

@@ -1,4 +1,6 @@
 """Image strips: reproducible choice of images, crop windows, drawing, and re-created enhancers."""
+import json
+
 import numpy as np
 import pytest
 
@@ -62,6 +64,8 @@ def test_draw_tile_enlarges_and_draws_boxes_outside_the_faces():
 def test_rebuild_matches_recorded_settings_and_refuses_other_weights():
     recorded = build_enhancer("gamma", options={"": {"gamma": 0.5}}).identity()
     assert _rebuild("gamma", recorded, "cpu").identity() == recorded
+    as_stored = json.loads(json.dumps(build_enhancer("msrcr").identity()))  # tuples are lists in results.json
+    assert _rebuild("msrcr", as_stored, "cpu").name == "msrcr"
     chain = build_enhancer("gamma+clahe").identity()
     assert _rebuild("gamma+clahe", chain, "cpu").identity() == chain
     deblock = build_enhancer("deblock").identity()

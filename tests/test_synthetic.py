@@ -1,4 +1,5 @@
-"""The synthetic dark set: exact boxes, face sizes, darkness, determinism, cache, `facebench demo-data`."""
+"""The synthetic dark set: exact boxes, DARK FACE-like faces and darkness, determinism, cache, `demo-data`."""
+import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -31,12 +32,12 @@ def test_generation_is_byte_identical_and_seeded(tmp_path):
 
 
 def test_boxes_are_exactly_the_pasted_faces():
-    config = SyntheticConfig(width=200, height=150, max_face=48, min_face=8)
+    config = SyntheticConfig(width=200, height=150, max_face=48, min_face=4)
     for index in range(6):
         rng = np.random.default_rng([index, 99])
         scene = synthetic._scene(rng, config.width, config.height)
         before = scene.copy()
-        boxes = np.array(synthetic._paste_faces(scene, rng, 8, config)).reshape(-1, 4)
+        boxes = np.array(synthetic._paste_faces(scene, rng, 12, config)).reshape(-1, 4)
         changed = np.any(scene != before, axis=2)
         inside = np.zeros_like(changed)
         for x1, y1, x2, y2 in boxes:
@@ -44,32 +45,60 @@ def test_boxes_are_exactly_the_pasted_faces():
             face = changed[y1:y2, x1:x2]
             # every edge row/column of the box holds pasted pixels: the box is the face's extent
             assert face[0].any() and face[-1].any() and face[:, 0].any() and face[:, -1].any()
-            assert config.min_face - 0.5 <= x2 - x1 <= config.max_face + 0.5
-            assert 1.0 <= (y2 - y1) / (x2 - x1) <= 1.2 + 1 / (x2 - x1)
+            w, h = x2 - x1, y2 - y1
+            assert config.min_face - 1 <= np.sqrt(w * h) <= config.max_face + 1
+            assert 0.7 - 1 / w <= h / w <= 1.81 + 1 / w  # DARK FACE's 5th..95th percentile of h / w
         assert not (changed & ~inside).any()
         assert inside.sum() == ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).sum()  # no overlap
 
 
-def test_images_are_dark_with_the_lowlight_model(monkeypatch):
+def test_images_are_dark_like_darkface_with_the_lowlight_model(monkeypatch):
     calls = []
     real = lowlight.darken
     monkeypatch.setattr(lowlight, "darken", lambda *a: calls.append(a[1]) or real(*a))
-    images = [synthetic.generate_image(SMALL, i) for i in range(SMALL.count)]
-    assert len(calls) == SMALL.count and all(0.03 <= m.exposure <= 0.15 for m in calls)
+    config = SyntheticConfig(count=6)
+    images = [synthetic.generate_image(config, i) for i in range(config.count)]
+    assert len(calls) == config.count and all(0 < m.exposure <= 1 for m in calls)
+    assert all(m.full_well == synthetic._SENSOR["full_well"] for m in calls)
+    means = [image.dark.mean() / 255 for image in images]
+    assert all(0.015 < m < 0.07 for m in means), means  # DARK FACE frames: 0.021..0.054
     for image in images:
-        assert image.dark.shape == (120, 160, 3) and image.dark.dtype == np.uint8
-        assert image.dark.mean() < 0.45 * image.bright.mean()
-        assert 0.01 < image.dark.mean() / 255 < 0.25
-        assert np.all(image.boxes >= 0) and np.all(image.boxes[:, 2] <= 160) and np.all(image.boxes[:, 3] <= 120)
+        assert image.dark.shape == (480, 640, 3) and image.dark.dtype == np.uint8
+        gray = image.dark.mean(axis=2)
+        assert np.median(gray) < 12, "most of a night frame is near black"
+        assert 0.0002 < (gray > 200).mean() < 0.02, "a few saturated lamps, as in DARK FACE"
+        ycc = cv2.cvtColor(image.dark, cv2.COLOR_RGB2YCrCb).astype(np.float64)
+        luma_noise, chroma_noise = (np.abs(c - cv2.blur(c, (3, 3))).mean() for c in (ycc[:, :, 0], ycc[:, :, 1]))
+        assert chroma_noise < 0.5 * luma_noise, "colour noise reduced as in DARK FACE (a third of the luma noise)"
+        assert np.all(image.boxes >= 0) and np.all(image.boxes[:, 2] <= 640) and np.all(image.boxes[:, 3] <= 480)
 
 
-def test_face_counts_and_sizes_over_a_set():
-    config = SyntheticConfig(count=40, width=200, height=150, empty_fraction=0.2)
+def test_embedded_set_faces_match_darkface_statistics():
+    config = SyntheticConfig()
     boxes = [synthetic.generate_image(config, i).boxes for i in range(config.count)]
+    sizes = np.sqrt(np.concatenate([(b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) for b in boxes]))
+    assert 10 <= np.median(sizes) <= 14, f"median face size {np.median(sizes):.1f} px; DARK FACE: 11.5"
+    assert (sizes < 8).mean() > 0.15 and (sizes > 32).mean() < 0.15  # DARK FACE: 32% below 8 px, 7% above 32
     counts = np.array([len(b) for b in boxes])
-    assert counts.max() <= 10 and (counts == 0).sum() >= 2 and (counts >= 5).sum() >= 5
-    widths = np.concatenate([b[:, 2] - b[:, 0] for b in boxes])
-    assert widths.min() >= 8 and widths.max() <= 64 and np.median(widths) < 30
+    assert counts.min() >= 1 and 4 <= counts.mean() <= 11  # DARK FACE: every image has faces, 7.3 on average
+    centres = np.concatenate([(b[:, 1] + b[:, 3]) / 2 for b in boxes]) / config.height
+    assert 0.45 <= np.median(centres) <= 0.7  # DARK FACE: 0.57
+
+
+def test_face_counts_follow_the_config():
+    config = SyntheticConfig(count=30, width=200, height=150, empty_fraction=0.3, max_faces=5)
+    counts = np.array([len(synthetic.generate_image(config, i).boxes) for i in range(config.count)])
+    assert counts.max() <= 5 and (counts == 0).sum() >= 3 and (counts >= 3).sum() >= 5
+    with pytest.raises(ValueError, match="min_face"):
+        SyntheticConfig(min_face=0.5)
+
+
+def test_cache_key_changes_with_the_generator_version(monkeypatch):
+    from facebench.datasets.synthetic_store import cache_key
+
+    key = cache_key(SyntheticConfig())
+    monkeypatch.setattr(synthetic, "GENERATOR_VERSION", synthetic.GENERATOR_VERSION + 1)
+    assert cache_key(SyntheticConfig()) != key
 
 
 def test_cache_and_load_dataset_none(tmp_path, monkeypatch):

@@ -1,35 +1,68 @@
 """A synthetic dark face dataset built offline from data bundled with scikit-image (SYNTHETIC, not real).
 
-Per image (seeded by (seed, index), so image i is the same whatever the count):
+It imitates DARK FACE's statistics: face sizes, shapes, counts and heights are drawn from the official
+labels (tables below), brightness and sensor noise match the real night frames. Per image (seeded by
+(seed, index), so image i is the same whatever the count):
 1. scene: a random crop of a bundled face-free photo or texture (rocket, coffee, brick, grass, gravel;
    textures tinted), resized to width x height, randomly mirrored;
-2. faces: 0 faces with probability `empty_fraction`, else 1..max_faces; each an LFW face crop from
-   `skimage.data.lfw_subset()` (the first 100 of its 200 crops are faces, 25x25 gray), mirrored at
-   random, tinted with a skin tone, resized to a side drawn log-uniformly in [min_face, max_face] px
-   (height 1.0..1.2 x width), pasted without overlap fully inside the image with a feathered edge
-   (alpha >= 0.5 on the outermost pixels, so the visible face fills the box);
-3. lighting: the scene is multiplied by a smooth map in [0.5, 1] (two or three lamp-like glows);
-4. darkening: `facebench.lowlight` (physical model, exposure drawn log-uniformly in 0.03..0.15).
+2. faces: 0 faces with probability `empty_fraction`, else a count drawn from DARK FACE's faces per
+   image (at most `max_faces`); each an LFW face crop from `skimage.data.lfw_subset()` (the first 100
+   of its 200 crops are faces, 25x25 gray), mirrored at random, tinted with a skin tone; its size
+   sqrt(w*h) and shape h/w are drawn from DARK FACE's boxes, its centre height from DARK FACE's band
+   of face heights (relative to the image height); its contrast raised and its brightness set
+   relative to its surroundings as in DARK FACE; pasted without overlap fully inside the image with a
+   feathered edge (alpha >= 0.5 on the outermost pixels, so the visible face fills the box);
+3. lighting: the scene is multiplied by a dim floor plus two to six street-light glows (in [0.01, 1]);
+4. darkening: `facebench.lowlight` (physical model) with the exposure that gives a mean brightness
+   drawn log-uniformly from DARK FACE's range, and a sensor whose noise matches DARK FACE's, followed by
+   a camera's colour noise reduction (chroma blur);
+5. light sources: a few small saturated lamps with halos added in linear light (DARK FACE frames hold
+   street lamps and signs: about 0.1-0.5% of their pixels are above 200).
 
 The box of each face is exactly the pasted extent: (x, y, x + w, y + h), integers, in pixels.
+
+DARK FACE statistics (computed once from all 43,849 official boxes of the 6,000 labelled 1080x720
+images, `train.txt` + `test.txt` of the REGDet-layout labels; brightness and noise from the real frames):
+face size sqrt(w*h) median 11.5 px, h/w median 1.08, 7.3 faces per image on average, centres at
+45-67% of the image height (5th-95th percentile); in the 10 sample frames: mean brightness 0.021-0.054
+of full scale, median pixel 3/255, 0.1-0.5% of pixels above 200, noise (robust std of a 3x3 residual)
+about 1 grey level in luma and a third of that in chroma, faces as bright as their surroundings
+(median ratio 0.99) with a std / mean of 0.71 inside the box.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Sequence
+
 import cv2
 import numpy as np
 import skimage.data
 
 from facebench import lowlight
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 3
 NAME = "synthetic-lfw-dark (SYNTHETIC)"
 _LFW_FACES = 100  # lfw_subset(): the first 100 crops are faces, the other 100 are not
 SCENES = ("rocket", "coffee", "brick", "grass", "gravel")  # bundled, no download, no faces
 _SKIN_TONES = np.array([[1.00, 0.80, 0.66], [0.96, 0.74, 0.58], [0.86, 0.62, 0.47],
                         [0.66, 0.46, 0.34], [0.45, 0.31, 0.23], [1.00, 0.86, 0.76]])
 _LUMA = np.array([0.299, 0.587, 0.114])
+
+# DARK FACE label statistics (see the module docstring): quantiles at probabilities _P of ...
+_P = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0)
+_SIZE_PX = (1.41, 3.46, 4.0, 5.0, 6.48, 7.75, 9.49, 11.49, 13.96, 17.0, 21.49, 29.46, 38.88, 53.67, 67.23,
+            314.9)  # ... the face size sqrt(w*h), pixels
+_P_MID = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+_ASPECT = (0.714, 0.8, 0.933, 1.083, 1.286, 1.583, 1.803)  # ... h / w at _P_MID (tails left out)
+_CENTRE_Y = (0.446, 0.472, 0.524, 0.568, 0.612, 0.644, 0.669)  # ... box centre y / image height at _P_MID
+_FACES_PER_IMAGE = (177, 324, 504, 655, 645, 684, 635, 518, 440, 313, 234, 190, 155, 90, 98, 87, 68, 55, 28, 29,
+                    27, 10, 12, 7, 7, 2, 0, 2, 3, 0, 0, 0, 0, 1)  # images with 1, 2, ..., 34 faces
+_FACE_TO_SURROUND = (0.6, 1.6)  # face / surroundings mean brightness, log-uniform (DARK FACE median 0.99)
+_FACE_CONTRAST = 3.0  # LFW contrast gain: face-box std / mean 0.57 (DARK FACE 0.71; plain LFW crops give 0.38)
+_CHROMA_SIGMA = 0.75  # px: colour noise reduction bringing chroma noise to DARK FACE's third of the luma noise
+_MEAN_BRIGHTNESS = (0.021, 0.054)  # mean of the dark image / 255, real DARK FACE frames
+_SENSOR = dict(full_well=12000.0, read_noise=0.5)  # electrons: DARK FACE-like noise at these brightnesses
 
 
 @dataclass(frozen=True)
@@ -40,27 +73,28 @@ class SyntheticConfig:
         count: number of images.
         width, height: image size in pixels.
         seed: base seed; image i uses numpy Generator seeded with [seed, i].
-        min_face, max_face: range of face widths in pixels (log-uniform).
-        max_faces: most faces in one image.
-        empty_fraction: probability that an image has no face.
+        min_face, max_face: face sizes sqrt(w*h) drawn from DARK FACE are clipped to this range, pixels
+            (and to half the smaller image side, so that small images work with the defaults).
+        max_faces: most faces in one image (DARK FACE's counts above it are clipped).
+        empty_fraction: probability that an image has no face (DARK FACE's labelled images all have one).
     """
 
     count: int = 24
     width: int = 640
     height: int = 480
     seed: int = 0
-    min_face: float = 8.0
-    max_face: float = 64.0
-    max_faces: int = 10
-    empty_fraction: float = 0.125
+    min_face: float = 2.0
+    max_face: float = 96.0
+    max_faces: int = 34
+    empty_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         if self.count < 1 or self.max_faces < 1 or not 0 <= self.empty_fraction <= 1:
             raise ValueError(f"synthetic set: count {self.count}, max_faces {self.max_faces}, empty_fraction "
                              f"{self.empty_fraction}; expected count >= 1, max_faces >= 1, 0 <= empty_fraction <= 1")
-        if not 1 <= self.min_face <= self.max_face <= min(self.width, self.height) / 1.2:
+        if not 1 <= self.min_face <= min(self.max_face, min(self.width, self.height) / 2):
             raise ValueError(f"synthetic set: faces {self.min_face}..{self.max_face} px in {self.width}x{self.height}; "
-                             "expected 1 <= min_face <= max_face <= min(width, height) / 1.2")
+                             "expected 1 <= min_face <= max_face and min_face <= min(width, height) / 2")
 
 
 @dataclass(frozen=True)
@@ -69,7 +103,7 @@ class SyntheticImage:
 
     Attributes:
         dark (ndarray[H, W, 3], uint8): the darkened RGB image (what the benchmark sees).
-        bright (ndarray[H, W, 3], uint8): the same scene before darkening.
+        bright (ndarray[H, W, 3], uint8): the same scene before darkening (no lamps).
         boxes (ndarray[M, 4], float64): (x1, y1, x2, y2) in pixels, integer-valued.
         exposure: the low-light model's exposure.
     """
@@ -85,13 +119,38 @@ def generate_image(config: SyntheticConfig, index: int) -> SyntheticImage:
     rng = np.random.default_rng([config.seed, index])
     scene = _scene(rng, config.width, config.height)
     empty = rng.random() < config.empty_fraction
-    wanted = 0 if empty else int(rng.integers(1, config.max_faces + 1))
+    wanted = 0 if empty else min(_draw_count(rng), config.max_faces)
     boxes = _paste_faces(scene, rng, wanted, config)
     bright = np.round(np.clip(scene * _lighting(rng, config.width, config.height)[:, :, None], 0, 1) * 255)
     bright = bright.astype(np.uint8)
-    model = lowlight.sample_model(rng)
-    return SyntheticImage(dark=lowlight.darken(bright, model, rng), bright=bright,
-                          boxes=np.array(boxes, dtype=np.float64).reshape(-1, 4), exposure=model.exposure)
+    model = _camera(rng, bright)
+    dark = _add_lamps(_smooth_chroma(lowlight.darken(bright, model, rng)), rng, model.gamma)
+    return SyntheticImage(dark=dark, bright=bright, boxes=np.array(boxes, dtype=np.float64).reshape(-1, 4),
+                          exposure=model.exposure)
+
+
+def _quantile(rng: np.random.Generator, probabilities: Sequence[float], values: Sequence[float]) -> float:
+    """A draw from the distribution with these quantiles (linear between them in log value)."""
+    u = rng.uniform(probabilities[0], probabilities[-1])
+    return float(np.exp(np.interp(u, probabilities, np.log(values))))
+
+
+def _draw_count(rng: np.random.Generator) -> int:
+    """Faces in one image, drawn from DARK FACE's histogram."""
+    weights = np.array(_FACES_PER_IMAGE, dtype=np.float64)
+    return int(rng.choice(len(weights), p=weights / weights.sum())) + 1
+
+
+def _camera(rng: np.random.Generator, bright: np.ndarray) -> lowlight.LowLightModel:
+    """The low-light model whose noise-free output has a mean brightness drawn from DARK FACE's range.
+
+    Without noise and clipping the model maps sRGB s to (s**gamma * exposure)**(1/gamma) = s * exposure**(1/gamma),
+    so the exposure for a target mean m is (m / mean(s)) ** gamma.
+    """
+    gamma = lowlight.LowLightModel().gamma
+    target = _quantile(rng, (0.0, 1.0), _MEAN_BRIGHTNESS)
+    exposure = min(1.0, (target / max(float(bright.mean()) / 255.0, 1e-3)) ** gamma)
+    return lowlight.LowLightModel(exposure=exposure, gamma=gamma, **_SENSOR)
 
 
 def _scene(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
@@ -123,21 +182,29 @@ def _lfw_faces() -> np.ndarray:
     return skimage.data.lfw_subset()[:_LFW_FACES]
 
 
+def _face_shape(rng: np.random.Generator, config: SyntheticConfig) -> tuple:
+    """(w, h) in whole pixels: size sqrt(w*h) and aspect h/w drawn from DARK FACE's boxes."""
+    largest = min(config.max_face, min(config.width, config.height) / 2)
+    size = min(max(_quantile(rng, _P, _SIZE_PX), config.min_face), largest)
+    aspect = _quantile(rng, _P_MID, _ASPECT)
+    return max(1, int(round(size / np.sqrt(aspect)))), max(1, int(round(size * np.sqrt(aspect))))
+
+
 def _paste_faces(scene: np.ndarray, rng: np.random.Generator, wanted: int, config: SyntheticConfig) -> list:
     """Paste up to `wanted` non-overlapping faces into `scene` in place; returns their boxes."""
     boxes: list = []
     occupied = np.zeros(scene.shape[:2], dtype=bool)
     for _ in range(wanted):
-        w = int(round(np.exp(rng.uniform(np.log(config.min_face), np.log(config.max_face)))))
-        h = int(round(w * rng.uniform(1.0, 1.2)))
-        face = _face_patch(rng, w, h)
+        w, h = _face_shape(rng, config)
         for _attempt in range(30):
             x = int(rng.integers(0, config.width - w + 1))
-            y = int(rng.integers(0, config.height - h + 1))
+            y = int(np.clip(round(_quantile(rng, _P_MID, _CENTRE_Y) * config.height - h / 2), 0, config.height - h))
             if not occupied[max(y - 2, 0):y + h + 2, max(x - 2, 0):x + w + 2].any():
                 break
         else:
             continue
+        surround = scene[max(y - h // 2, 0):y + h + h // 2, max(x - w // 2, 0):x + w + w // 2] @ _LUMA
+        face = _face_patch(rng, w, h, float(surround.mean()) * _quantile(rng, (0.0, 1.0), _FACE_TO_SURROUND))
         alpha = _feather(w, h)[:, :, None]
         region = scene[y:y + h, x:x + w]
         region[...] = alpha * face + (1 - alpha) * region
@@ -146,16 +213,18 @@ def _paste_faces(scene: np.ndarray, rng: np.random.Generator, wanted: int, confi
     return boxes
 
 
-def _face_patch(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
-    """A tinted LFW face resized to [h, w, 3], float64 in [0, 1]."""
+def _face_patch(rng: np.random.Generator, w: int, h: int, brightness: float) -> np.ndarray:
+    """A tinted LFW face resized to [h, w, 3], float64 in [0, 1], its contrast raised `_FACE_CONTRAST` x
+    about its mean and its mean luma set to `brightness` (before clipping)."""
     gray = _lfw_faces()[int(rng.integers(_LFW_FACES))]
     if rng.random() < 0.5:
         gray = gray[:, ::-1]
     interpolation = cv2.INTER_AREA if w < gray.shape[1] else cv2.INTER_CUBIC
     gray = cv2.resize(np.ascontiguousarray(gray), (w, h), interpolation=interpolation)
+    gray = np.clip(gray.mean() + _FACE_CONTRAST * (gray - gray.mean()), 0.0, 1.0)
     tone = _SKIN_TONES[int(rng.integers(len(_SKIN_TONES)))]
-    gain = rng.uniform(0.8, 1.2) / float(tone @ _LUMA)
-    return np.clip(gray[:, :, None] * tone * gain, 0.0, 1.0)
+    face = gray[:, :, None] * tone
+    return np.clip(face * brightness / max(float((face @ _LUMA).mean()), 1e-6), 0.0, 1.0)
 
 
 def _feather(w: int, h: int) -> np.ndarray:
@@ -167,15 +236,47 @@ def _feather(w: int, h: int) -> np.ndarray:
 
 
 def _lighting(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
-    """A smooth illumination map [H, W] in [0.5, 1]: a floor plus two or three Gaussian glows.
+    """A smooth illumination map [H, W] in [floor, 1]: a dim floor (0.01..0.06) plus two to six street-light
+    glows centred at 30-80% of the height (where the faces are), the first at full strength, the others
+    0.05..1 of it (log-uniform).
 
     Computed on a grid 8x coarser and resized (the map is smooth, and full size costs ~20 ms).
     """
     small_w, small_h = max(width // 8, 1), max(height // 8, 1)
     ys, xs = np.mgrid[0:small_h, 0:small_w].astype(np.float64) * 8
     glow = np.zeros((small_h, small_w))
-    for _ in range(int(rng.integers(2, 4))):
-        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
-        sigma = rng.uniform(0.15, 0.4) * max(width, height)
-        glow = np.maximum(glow, np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma ** 2)))
-    return 0.5 + 0.5 * cv2.resize(glow, (width, height), interpolation=cv2.INTER_LINEAR)
+    for k in range(int(rng.integers(2, 7))):
+        cx, cy = rng.uniform(0, width), rng.uniform(0.3, 0.8) * height
+        sigma = rng.uniform(0.03, 0.15) * max(width, height)
+        strength = 1.0 if k == 0 else np.exp(rng.uniform(np.log(0.05), 0.0))
+        glow = np.maximum(glow, strength * np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma ** 2)))
+    floor = rng.uniform(0.01, 0.06)
+    return floor + (1 - floor) * cv2.resize(glow, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _smooth_chroma(rgb: np.ndarray) -> np.ndarray:
+    """uint8 RGB [H, W, 3] with its chroma (YCrCb Cr, Cb) blurred, as a camera's colour noise reduction does:
+    DARK FACE's chroma noise is a third of its luma noise, the model's independent channels give equal noise."""
+    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
+    for channel in (1, 2):
+        ycc[:, :, channel] = cv2.GaussianBlur(ycc[:, :, channel], (0, 0), _CHROMA_SIGMA)
+    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
+def _add_lamps(dark: np.ndarray, rng: np.random.Generator, gamma: float) -> np.ndarray:
+    """`dark` (uint8 RGB [H, W, 3]) plus two to six small saturated light sources with halos, in linear light.
+
+    A lamp is peak * exp(-r^2 / (2 sigma^2)) ** 1.5 (peak 2..30 times full scale, sigma 1.5..5 px): its core
+    saturates, its halo fades into the dark scene.
+    """
+    height, width = dark.shape[:2]
+    linear = (dark.astype(np.float64) / 255.0) ** gamma
+    for _ in range(int(rng.integers(2, 7))):
+        cx, cy = rng.uniform(0, width), rng.uniform(0, 0.75 * height)
+        sigma, peak, color = rng.uniform(1.5, 5.0), rng.uniform(2.0, 30.0), rng.uniform(0.6, 1.0, size=3)
+        x1, x2 = int(max(cx - 6 * sigma, 0)), int(min(cx + 6 * sigma + 1, width))
+        y1, y2 = int(max(cy - 6 * sigma, 0)), int(min(cy + 6 * sigma + 1, height))
+        ys, xs = np.mgrid[y1:y2, x1:x2].astype(np.float64)
+        lamp = np.exp(-1.5 * ((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma ** 2))
+        linear[y1:y2, x1:x2] += peak * lamp[:, :, None] * color
+    return np.round(np.clip(linear, 0.0, 1.0) ** (1.0 / gamma) * 255.0).astype(np.uint8)

@@ -35,13 +35,17 @@ _README = SYNTHETIC_MARKER + """ - not real photographs of faces at night.
 
 How it was made (every step offline, from data bundled with scikit-image):
 - backgrounds: random crops of scikit-image's bundled pictures {scenes} (textures tinted),
-  lit by a smooth map of two or three lamp-like glows;
+  lit by a dim floor plus street-light glows;
 - faces: the LFW face crops bundled with scikit-image (skimage.data.lfw_subset(), first 100 of 200,
-  25x25 gray), tinted with skin tones, {min_face:g}..{max_face:g} px wide (log-uniform), 0 faces with
-  probability {empty_fraction:g} else 1..{max_faces}, never overlapping, pasted fully inside the image;
+  25x25 gray), tinted with skin tones; sizes sqrt(w*h), shapes, counts per image and heights drawn
+  from the official DARK FACE labels (median 11.5 px; clipped to {min_face:g}..{max_face:g} px, at most
+  {max_faces} per image, 0 faces with probability {empty_fraction:g}), contrast raised and brightness
+  set relative to the surroundings as in DARK FACE, never overlapping, pasted fully inside the image;
   each box is exactly the pasted extent;
-- darkening: facebench.lowlight (gamma 2.2, exposure 0.03..0.15 log-uniform, Poisson + Gaussian
-  sensor noise). Mean brightness after / before darkening: {ratio:.3f}.
+- darkening: facebench.lowlight (gamma 2.2, Poisson + Gaussian sensor noise as low as DARK FACE's),
+  exposure set for a mean brightness of 0.021..0.054 (DARK FACE's range), colour noise reduced as a
+  camera does, plus a few saturated lamps.
+  Mean brightness after / before darkening: {ratio:.3f}.
 
 Layout (DARK FACE): image/<id>.png, label/<id>.txt = first line N, then N lines "x1 y1 x2 y2" (pixels).
 Use it for smoke tests and demos; numbers measured on it say nothing about real night photos.

@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from facebench.cache import DetectionCache, cache_key
-from facebench.datasets import load_dataset
-from facebench.pipeline import PipelineSettings, collect, quantize, run_detection
+from facebench.datasets import load_dataset, read_image
+from facebench import pipeline
+from facebench.pipeline import EnhancerPass, PipelineSettings, collect, quantize, run_detection, run_detection_passes
 from facebench.plugin_api import Detector, Enhancer
 
 
@@ -25,6 +26,19 @@ class BrightBlobDetector(Detector):
                 continue
             out.append(torch.tensor([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1, gray[mask].mean()]]).float())
         return out
+
+
+class Brighten(Enhancer):
+    """Multiplies by a factor (a second, different enhancer for the shared-decoding tests)."""
+
+    name = "brighten"
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def enhance(self, images):
+        return (images * self.factor).clamp(0, 1)
 
 
 class FailingAfter(Enhancer):
@@ -105,8 +119,34 @@ def test_cache_key_depends_on_every_part():
 def test_saved_enhanced_images_are_pngs_of_the_input_size(dataset, tmp_path):
     cache = DetectionCache(tmp_path / "c", {"save": True})
     run_detection(dataset, 90, FailingAfter(-1), BrightBlobDetector(), cache, _settings(save_enhanced=tmp_path / "enh"))
-    from facebench.datasets import read_image
-
     sample = dataset.samples[0]
     saved = read_image(tmp_path / "enh" / f"{sample.image_id}.png")
     assert saved.shape == read_image(sample.image_path).shape
+
+
+def test_one_decode_per_qf_serves_every_enhancer(dataset, tmp_path, monkeypatch):
+    reads = []
+    monkeypatch.setattr(pipeline, "read_image", lambda path: reads.append(path) or read_image(path))
+    enhancers = [FailingAfter(-1), Brighten(2.0), Brighten(4.0)]
+    jobs = [EnhancerPass(e, DetectionCache(tmp_path / "shared", {"enhancer": k})) for k, e in enumerate(enhancers)]
+    timings = run_detection_passes(dataset, 80, jobs, BrightBlobDetector(), _settings())
+    assert len(reads) == len(dataset)  # not 3x
+    assert [t["images_computed"] for t in timings] == [len(dataset)] * 3 and timings[0]["shared_by"] == 3
+    for k, e in enumerate(enhancers):  # the same detections as one enhancer at a time
+        alone = DetectionCache(tmp_path / "alone", {"enhancer": k})
+        run_detection(dataset, 80, e, BrightBlobDetector(), alone, _settings())
+        for key, dets in collect(dataset, alone).items():
+            np.testing.assert_array_equal(dets, collect(dataset, jobs[k].cache)[key])
+
+
+def test_a_pass_decodes_only_what_some_enhancer_still_needs(dataset, tmp_path, monkeypatch):
+    reads = []
+    monkeypatch.setattr(pipeline, "read_image", lambda path: reads.append(path) or read_image(path))
+    done = EnhancerPass(FailingAfter(-1), DetectionCache(tmp_path, {"done": True}))
+    run_detection_passes(dataset, None, [done], BrightBlobDetector(), _settings())
+    partial = EnhancerPass(Brighten(2.0), DetectionCache(tmp_path, {"partial": True}))
+    run_detection_passes(dataset, None, [partial], BrightBlobDetector(), _settings(), shard=(0, 2))
+    reads.clear()
+    timings = run_detection_passes(dataset, None, [done, partial], BrightBlobDetector(), _settings())
+    assert len(reads) == len(dataset) // 2
+    assert [t["images_computed"] for t in timings] == [0, len(dataset) // 2]

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import torch
+import torch.nn as nn
 
 from facebench.checkpoint import load_checkpoint
 from facebench.detectors.precision import PRECISIONS, Float32, autocast
@@ -104,6 +105,20 @@ def decode_outputs(outputs: List[torch.Tensor]):
     return scores, decode(loc, anchors)
 
 
+def s3fd_net(precision: str = "fp32", state_dict: Optional[Dict[str, torch.Tensor]] = None) -> nn.Module:
+    """face-alignment's s3fd network in eval mode, loaded with `state_dict` (strict) when given; with
+    precision "mixed", its L2Norm layers and heads wrapped to run in fp32 under autocast."""
+    from face_alignment.detection.sfd.net_s3fd import s3fd
+
+    net = s3fd()
+    if state_dict is not None:
+        net.load_state_dict(state_dict, strict=True)
+    if precision == "mixed":
+        for name in _FP32_MODULES:
+            setattr(net, name, Float32(getattr(net, name)))
+    return net.eval()
+
+
 class S3FD(Detector):
     """`s3fd`: S3FD on face-alignment's network and weights.
 
@@ -120,15 +135,8 @@ class S3FD(Detector):
     def __init__(self, weights: Optional[str] = None, **settings):
         super().__init__()
         self.config = S3FDConfig(**settings)
-        from face_alignment.detection.sfd.net_s3fd import s3fd
-
         path = find_s3fd_weights(weights)
-        self.net = s3fd()
-        self.net.load_state_dict(load_checkpoint(path), strict=True)
-        if self.config.precision == "mixed":
-            for name in _FP32_MODULES:
-                setattr(self.net, name, Float32(getattr(self.net, name)))
-        self.net.eval()
+        self.net = s3fd_net(self.config.precision, load_checkpoint(path))
         self.weights = describe(path, "user file" if weights else f"face-alignment cache ({S3FD_URL})")
 
     @classmethod

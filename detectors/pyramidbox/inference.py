@@ -51,8 +51,8 @@ class TestTimeConfig:
         nms_iou: IoU of per-pass NMS (and of the merge), 0.3 as in the public code.
         top_k: candidates per image and pass kept before NMS (5000); every NMS survivor goes to the merge.
         keep_top_k: detections per image kept after merging (box voting, NMS, or the single pass) (750).
-        precision: "fp32", or "mixed" = fp16 autocast with the LFPN fusion, L2Norm and the heads in fp32
-            (faster on a GPU; see `facebench.detectors.precision`).
+        precision: "fp32", or "mixed" = fp16 autocast with the LFPN (its convolutions, fusions and L2Norm) and
+            the heads in fp32 (for a GPU; see `facebench.detectors.precision`).
     """
 
     procedure: str = "single"

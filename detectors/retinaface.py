@@ -9,7 +9,7 @@ on the DARK FACE sample):
     "onnx": the ONNX model in ONNX Runtime (CUDA provider when torch sees a GPU and ORT has one).
     "torch": the model rebuilt as a torch module (`retinaface_torch`); batched on the detector's
         device, differentiable (`retinaface_torch.load_retinaface_net` for training losses).
-    "auto" (default): the faster one on the detector's device: ONNX Runtime on the CPU (1.1-1.3x faster
+    "auto" (default): the faster one on the detector's device: ONNX Runtime on the CPU (2-2.7x faster
         than torch at 1080x720, benchmarks/README.md), torch on a GPU (no host copies, batched).
 The backend in use is part of the identity.
 

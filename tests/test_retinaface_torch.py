@@ -114,6 +114,10 @@ def test_backend_option_and_identity():
     assert torch_backend.identity() != onnx.identity()
     with pytest.raises(ValueError, match="backend 'tensorrt'"):
         RetinaFace(backend="tensorrt")
+    moved = RetinaFace().to("meta")  # any device but the CPU (a GPU here) resolves "auto" to torch
+    assert moved.backend == "torch" and moved.identity()["settings"]["backend"] == "torch"
+    assert next(moved.net.parameters()).device.type == "meta"
+    assert RetinaFace(backend="onnx").to("meta").backend == "onnx"  # an explicit choice stays
 
 
 def _varint(n: int) -> bytes:

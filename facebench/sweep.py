@@ -23,7 +23,7 @@ from facebench.datasets import FaceDataset
 from facebench.degrade import QualityFactor, qf_label
 from facebench.detections_io import write_detections
 from facebench.evaluation import compare_runs, evaluate_detections, point_difference
-from facebench.pipeline import PipelineSettings, collect, run_detection
+from facebench.pipeline import EnhancerPass, PipelineSettings, collect, run_detection_passes
 from facebench.plugin_api import Detector
 from facebench.plugins import BASELINE, build_enhancers
 
@@ -87,17 +87,17 @@ def run_sweep(dataset: FaceDataset, detector: Detector, config: SweepConfig, set
     runs: List[dict] = []
     for qf in config.qfs:
         per_qf: Dict[str, Dict[str, np.ndarray]] = {}
-        for spec in config.enhancers:
-            enhancer = enhancers[spec]
-            identity = enhancer.identity()
-            cache = DetectionCache(config.cache_root, _cache_parts(dataset, qf, identity, detector))
-            enhanced_dir = settings.save_enhanced / qf_label(qf) / _slug(spec) if settings.save_enhanced else None
-            run_settings = PipelineSettings(settings.batch_size, settings.workers, enhanced_dir,
-                                            settings.progress and rank == 0)
-            timings = run_detection(dataset, qf, enhancer, detector, cache, run_settings, shard)
-            _barrier()
-            if rank != 0:
-                continue
+        jobs = [EnhancerPass(enhancers[spec], DetectionCache(config.cache_root, _cache_parts(
+                    dataset, qf, enhancers[spec].identity(), detector)),
+                    settings.save_enhanced / qf_label(qf) / _slug(spec) if settings.save_enhanced else None)
+                for spec in config.enhancers]
+        run_settings = PipelineSettings(settings.batch_size, settings.workers, None, settings.progress and rank == 0)
+        pass_timings = run_detection_passes(dataset, qf, jobs, detector, run_settings, shard)  # one decode per QF
+        _barrier()
+        if rank != 0:
+            continue
+        for spec, job, timings in zip(config.enhancers, jobs, pass_timings):
+            identity, cache = job.enhancer.identity(), job.cache
             dets = collect(dataset, cache)
             per_qf[spec] = dets
             write_detections(config.out / "detections" / qf_label(qf) / _slug(spec), dets)
@@ -106,7 +106,7 @@ def run_sweep(dataset: FaceDataset, detector: Detector, config: SweepConfig, set
             timings["metrics_s"] = time.perf_counter() - t0
             runs.append({"qf": qf_label(qf), "enhancer_spec": spec, "enhancer": identity,
                          "cache_key": cache.key, "timings": timings, "metrics": metrics})
-        if rank == 0 and len(per_qf) > 1:
+        if len(per_qf) > 1:
             _compare_with_first(runs, qf_label(qf), config, gts, per_qf)
     return runs if rank == 0 else None
 

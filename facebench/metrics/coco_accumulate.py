@@ -23,8 +23,8 @@ resamples, then cumulative sums: O((D + true positives) x B) instead of O(T x D 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import List, Tuple
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
 
 import numpy as np
 from scipy import sparse
@@ -41,12 +41,15 @@ class CocoMatches:
         true_positive: bool [T, D], matched and not ignored.
         false_positive: bool [T, D], unmatched and not ignored.
         gt_count: int64 [I], ground-truth faces per image that are not ignored (in the size bin).
+        plan: the weight-independent layout of the sums (`_plan`), built on first use and kept, so the
+            point estimate and the bootstrap of the same matches plan once.
     """
 
     image_index: np.ndarray
     true_positive: np.ndarray
     false_positive: np.ndarray
     gt_count: np.ndarray
+    plan: Optional["_Plan"] = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -84,6 +87,12 @@ def _segment_counts(positions: np.ndarray, images: np.ndarray, points: np.ndarra
 
 
 def _plan(matches: CocoMatches) -> _Plan:
+    if matches.plan is None:
+        matches.plan = _build_plan(matches)
+    return matches.plan
+
+
+def _build_plan(matches: CocoMatches) -> _Plan:
     n_images = len(matches.gt_count)
     tp, fp = matches.true_positive, matches.false_positive
     counted = tp | fp  # non-ignored, per threshold

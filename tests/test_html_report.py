@@ -144,6 +144,16 @@ def test_recreated_images_equal_the_saved_ones(reports):
     assert len(saved) == len(recreated) and saved == recreated
 
 
+def test_several_run_directories_without_strips(reports, tmp_path):
+    out = tmp_path / "both.html"
+    dirs = [str(reports["tmp"] / name) for name in ("saved", "recreated")]
+    result = CliRunner().invoke(main, ["report", *dirs, "--out", str(out), "--no-strips"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    page = _parse(out)
+    assert len(page.cells) == 2 * 2 * len(SPECS) * 2 * 3 and "Image strips" not in out.read_text(encoding="utf-8")
+    assert all(src.startswith("data:image/png;base64,") for src in page.images)
+
+
 def test_refuses_a_folder_without_results(tmp_path):
     out = CliRunner().invoke(main, ["report", str(tmp_path), "--out", str(tmp_path / "r.html")])
     assert out.exit_code != 0 and "results.json: not found" in out.output

@@ -85,7 +85,8 @@ def provenance_html(results: dict) -> str:
     data, env, det = results["dataset"], results.get("environment", {}), results["detector"]
     packages = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items() if v)
     pairs = [
-        ("dataset", f"{escape(data['name'])} ({escape(data['format'])}): {data['images']} images, {data['faces']} faces"),
+        ("dataset", f"{escape(data['name'])} ({escape(data['format'])}): {data['images']} images, "
+                    f"{data['faces']} faces"),
         ("dataset path", f"<code>{escape(data['path'])}</code>"),
         ("dataset sha256", f"<code>{escape(data['content_sha256'])}</code>"),
         ("detector", f"{escape(det['name'])} {escape(str(det.get('settings') or {}))}; {_weights(det)}"),
@@ -126,12 +127,10 @@ def table_html(results: dict, protocol: str) -> str:
                            default=None) for qf in qfs for iou in IOU_THRESHOLDS}
     head = "<tr><th rowspan=2>enhancer</th>" + "".join(f"<th colspan=3>QF {escape(qf)}</th>" for qf in qfs) + "</tr>"
     head += "<tr>" + "".join(f"<th>AP@{iou:g}</th>" for _ in qfs for iou in IOU_THRESHOLDS) + "</tr>"
-    body = "".join(
-        f"<tr><th>{escape(spec)}</th>"
-        + "".join(_ap_cell(entries[(spec, qf, iou)], protocol, spec, qf, iou,
-                           entries[(spec, qf, iou)]["ap"] is not None and entries[(spec, qf, iou)]["ap"] == best[(qf, iou)])
-                  for qf in qfs for iou in IOU_THRESHOLDS)
-        + "</tr>" for spec in specs)
+    is_best = {key: entry["ap"] is not None and entry["ap"] == best[key[1:]] for key, entry in entries.items()}
+    body = "".join(f"<tr><th>{escape(spec)}</th>"
+                   + "".join(_ap_cell(entries[(spec, qf, iou)], protocol, spec, qf, iou, is_best[(spec, qf, iou)])
+                             for qf in qfs for iou in IOU_THRESHOLDS) + "</tr>" for spec in specs)
     return f"<h4>mAP, {_PROTOCOL_TITLES[protocol]}</h4><table class='ap'>{head}{body}</table>"
 
 
@@ -162,7 +161,8 @@ def _tile(source: StripSource, qf: str, spec: Optional[str], image_id: str, wind
     try:
         image = source.degraded(qf, image_id) if spec is None else source.enhanced(qf, spec, image_id)
     except StripSourceError as exc:
-        return f"<figure><figcaption><b>{escape(name)}</b></figcaption><p class='na'>not shown: {escape(str(exc))}</p></figure>"
+        return (f"<figure><figcaption><b>{escape(name)}</b></figcaption>"
+                f"<p class='na'>not shown: {escape(str(exc))}</p></figure>")
     tile = draw_tile(image, window, gt, dets, score, scale)
     found = f"found {faces_found(gt, dets, score)}/{len(gt)}" if spec is not None else f"QF {escape(qf)} input"
     return (f"<figure>{_img(png_uri(tile), f'{name} QF {qf} image {image_id}', 'tile')}"

@@ -31,6 +31,11 @@ def enhancer_colors(specs: Sequence[str]) -> Dict[str, tuple]:
     return {spec: (0.0, 0.0, 0.0, 1.0) if i == 0 else _PALETTE[(i - 1) % len(_PALETTE)] for i, spec in enumerate(specs)}
 
 
+def short_name(spec: str) -> str:
+    """An enhancer spec as figures show it: 'path/to/my_enhancer.py:Cls' -> 'my_enhancer.py:Cls'."""
+    return spec.split("/")[-1]
+
+
 def qf_order(labels: Sequence[str]) -> List[str]:
     """QF labels from the least to the most compressed: 'raw' first, then descending quality factors."""
     unique = list(dict.fromkeys(labels))
@@ -73,7 +78,8 @@ def pr_figure(curves: Sequence[Tuple[str, dict, tuple]], title: str, recall_max:
     fig, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
     for label, entry, color in sorted(curves, key=lambda c: -c[1]["ap"]):
         ax.plot(entry["recall"], entry["precision"], lw=1.6, color=color, label=f"{label} (AP {entry['ap']:.4f})")
-    ax.set(xlim=(0, recall_max or axis_limit([_max_recall(curves)])), ylim=(0, 1.02), xlabel="Recall", ylabel="Precision", title=title)
+    ax.set(xlim=(0, recall_max or axis_limit([_max_recall(curves)])), ylim=(0, 1.02), xlabel="Recall",
+           ylabel="Precision", title=title)
     ax.grid(alpha=0.3)
     _legend_outside(fig, ax)
     return fig
@@ -90,7 +96,8 @@ def _pr_groups(results_list: Sequence[dict], protocol: str, iou: float, by: str)
         for run in results["runs"]:
             entry = ap_entry(run["metrics"], protocol, iou)
             if by == "enhancer":
-                title, label, color = f"QF {run['qf']}", run["enhancer_spec"], colors[run["enhancer_spec"]]
+                spec = run["enhancer_spec"]
+                title, label, color = f"QF {run['qf']}", short_name(spec), colors[spec]
             else:
                 title, label, color = run["enhancer_spec"], f"QF {run['qf']}", qf_colors[run["qf"]]
             if len(results_list) > 1:
@@ -127,9 +134,10 @@ def ap_vs_qf_figure(results: dict, protocol: str = "official") -> Figure:
                 x = 0.5 * (k + 0.5) / len(results["enhancers"]) - 0.25
                 ci = entries[0]["ci"] or [entries[0]["ap"]] * 2
                 ax.errorbar([x], [entries[0]["ap"]], yerr=[[entries[0]["ap"] - ci[0]], [ci[1] - entries[0]["ap"]]],
-                            fmt="o", ms=4, lw=1.2, color=colors[spec], label=spec)
+                            fmt="o", ms=4, lw=1.2, color=colors[spec], label=short_name(spec))
             else:
-                ax.plot(xs, [e["ap"] for e in entries], marker="o", ms=4, lw=1.5, color=colors[spec], label=spec)
+                ax.plot(xs, [e["ap"] for e in entries], marker="o", ms=4, lw=1.5, color=colors[spec],
+                        label=short_name(spec))
             if len(qfs) > 1 and all(e["ci"] for e in entries):
                 ax.fill_between(xs, [e["ci"][0] for e in entries], [e["ci"][1] for e in entries],
                                 color=colors[spec], alpha=0.12, lw=0)
@@ -167,7 +175,8 @@ def size_figure(results: dict, iou: float = 0.5) -> Figure:
             aps = [c["ap"] if c["ap"] is not None else 0.0 for c in cells]
             lows, highs = zip(*[_interval(c) for c in cells])
             errors = [[a - lo for a, lo in zip(aps, lows)], [hi - a for a, hi in zip(aps, highs)]]
-            ax.bar(xs, aps, width, color=colors[spec], label=spec, yerr=errors, error_kw={"lw": 0.7, "alpha": 0.6})
+            ax.bar(xs, aps, width, color=colors[spec], label=short_name(spec), yerr=errors,
+                   error_kw={"lw": 0.7, "alpha": 0.6})
             tops += highs
         ax.set(xticks=range(len(bins)), xticklabels=[f"{b} px" for b in bins], title=f"QF {qf}")
         ax.grid(alpha=0.3, axis="y")
@@ -211,7 +220,8 @@ def forest_figure(results: dict, protocol: str = "official") -> Optional[Figure]
         ax.set(title=f"AP@{iou:g} difference", xlabel=f"AP - AP({baseline})")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5, symmetric=True))
         ax.grid(alpha=0.3, axis="x")
-    axes[0].set(yticks=ys, yticklabels=[f"{spec} @ QF {qf}" for spec, qf in rows], ylim=(-0.7, len(rows) - 0.3))
+    axes[0].set(yticks=ys, yticklabels=[f"{short_name(spec)} @ QF {qf}" for spec, qf in rows],
+                ylim=(-0.7, len(rows) - 0.3))
     fig.suptitle(f"Paired bootstrap vs {baseline} ({protocol}), 95% CI{_synthetic_note([results])}", fontsize=10)
     return fig
 

@@ -164,7 +164,8 @@ def test_refuses_a_folder_without_results(tmp_path):
 def test_headless_chromium_shows_every_image(reports, tmp_path):
     report = reports["paths"]["saved"]
     flags = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"]
+             "--disable-component-update", "--disable-sync", "--no-first-run",
+             f"--user-data-dir={tmp_path / 'profile'}"]
     shot = tmp_path / "report.png"
     subprocess.run(flags + ["--window-size=1400,2400", f"--screenshot={shot}", report.as_uri()],
                    check=True, capture_output=True, timeout=180)

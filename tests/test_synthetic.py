@@ -20,7 +20,8 @@ def test_generation_is_byte_identical_and_seeded(tmp_path):
     write_synthetic(tmp_path / "a", SMALL)
     write_synthetic(tmp_path / "b", SMALL)
     first = _files(tmp_path / "a")
-    assert set(first) == {"README.txt", *(f"image/{i}.png" for i in range(1, 5)), *(f"label/{i}.txt" for i in range(1, 5))}
+    assert set(first) == {"README.txt", *(f"image/{i}.png" for i in range(1, 5)),
+                          *(f"label/{i}.txt" for i in range(1, 5))}
     assert first == _files(tmp_path / "b")
     write_synthetic(tmp_path / "c", SyntheticConfig(count=4, width=160, height=120, max_face=40, seed=4))
     assert _files(tmp_path / "c")["image/1.png"] != first["image/1.png"]

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from facebench import __version__
 from facebench.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from facebench.datasets.images import IMAGE_SUFFIXES, read_image
+from facebench.datasets.images import IMAGE_SUFFIXES, images_under, read_image
 from facebench.degrade import jpeg_roundtrip
 from facebench.enhancers.deblock import DeblockNet, DeblockNetConfig
 from facebench.atomic import write_json_atomic
@@ -56,7 +56,7 @@ def find_photos(folders: Sequence[str]) -> List[Path]:
     """Image files under `folders` (recursive), sorted; raises ValueError naming a folder without images."""
     photos = []
     for folder in folders:
-        found = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        found = images_under(folder)
         if not found:
             raise ValueError(f"{folder}: no image files ({', '.join(IMAGE_SUFFIXES)}) found")
         photos += found

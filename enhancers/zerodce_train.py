@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from facebench.checkpoint import save_checkpoint
-from facebench.datasets.images import IMAGE_SUFFIXES, read_image
+from facebench.datasets.images import IMAGE_SUFFIXES, images_under, read_image
 from facebench.enhancers.authors_weights import load_strict, read_state_dict
 from facebench.enhancers.zerodce import ZeroDCENet, init_weights
 from facebench.enhancers.zerodce_losses import ZeroReferenceWeights, zero_reference_losses
@@ -53,7 +53,7 @@ def find_images(folder: "str | Path") -> List[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise click.UsageError(f"--dark {folder}: not a folder")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    files = images_under(folder)
     if not files:
         raise click.UsageError(f"--dark {folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
     return files

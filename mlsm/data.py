@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from facebench.datasets.dataset import DatasetError
-from facebench.datasets.images import IMAGE_SUFFIXES, read_image
+from facebench.datasets.images import IMAGE_SUFFIXES, images_under, read_image
 from facebench.degrade import jpeg_roundtrip
 from facebench.lowlight import darken, sample_model
 from facebench.pairs import find_pairs, read_pair
@@ -89,7 +89,7 @@ def list_images(folder: "str | Path") -> List[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"{folder}: image folder not found")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    files = images_under(folder)
     if not files:
         raise DatasetError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
     return files

@@ -111,3 +111,24 @@ def test_shipped_weights_load_and_keep_size():
     enhancer = MLSMEnhancer()
     assert enhancer.weights.source == "shipped with facebench" and enhancer.weights.path == str(DEFAULT_WEIGHTS)
     assert enhancer(torch.rand(1, 3, 37, 53) * 0.2).shape == (1, 3, 37, 53)
+
+
+def test_box_mean_equals_a_clipped_average_pool():
+    from facebench.mlsm.blocks import box_mean
+
+    x = torch.rand(2, 3, 13, 21, dtype=torch.float64)
+    for window in (1, 5, 9):
+        reference = torch.nn.functional.avg_pool2d(x, window, stride=1, padding=window // 2,
+                                                   count_include_pad=False)
+        torch.testing.assert_close(box_mean(x, window), reference)
+
+
+def test_windowed_channel_attention_is_global_on_maps_inside_the_window():
+    from facebench.mlsm.blocks import ChannelAttention
+
+    torch.manual_seed(0)
+    windowed, whole = ChannelAttention(8, window=16), ChannelAttention(8)
+    whole.load_state_dict(windowed.state_dict())
+    small, large = torch.rand(1, 8, 16, 12), torch.rand(1, 8, 40, 40)
+    assert torch.equal(windowed(small), whole(small))
+    assert not torch.allclose(windowed(large), whole(large))  # larger maps are gated locally

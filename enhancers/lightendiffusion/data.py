@@ -15,14 +15,14 @@ import cv2
 import numpy as np
 import torch
 
-from facebench.datasets.images import IMAGE_SUFFIXES, read_image
+from facebench.datasets.images import IMAGE_SUFFIXES, images_under, read_image
 
 
 def list_images(folders: Sequence[str], option: str) -> List[Path]:
     """Image files under `folders` (recursive, sorted); ValueError naming the option and folder if one has none."""
     files: List[Path] = []
     for folder in folders:
-        found = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        found = images_under(folder)
         if not found:
             raise ValueError(f"{option} {folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
         files += found

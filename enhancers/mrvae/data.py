@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import torch
 
-from facebench.datasets.images import IMAGE_SUFFIXES, read_image
+from facebench.datasets.images import IMAGE_SUFFIXES, images_under, read_image
 from facebench.degrade import jpeg_roundtrip
 from facebench.lowlight import darken, sample_model
 from facebench.pairs import find_pairs, read_pair
@@ -67,7 +67,7 @@ def training_pairs(folder: "str | Path", holdout: int) -> List[Pair]:
 
 def normal_photos(folder: "str | Path") -> List[np.ndarray]:
     """Decoded photos under `folder` (recursive, sorted by path); one-line error when there are none."""
-    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    files = images_under(folder)
     if not files:
         raise ValueError(f"{folder}: no image files ({', '.join(IMAGE_SUFFIXES)}) found")
     return [read_image(path) for path in files]

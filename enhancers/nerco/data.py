@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import torch
 
-from facebench.datasets.images import IMAGE_SUFFIXES, read_image
+from facebench.datasets.images import IMAGE_SUFFIXES, images_under, read_image
 
 
 def find_images(folder: "str | Path", option: str) -> List[Path]:
@@ -26,7 +26,7 @@ def find_images(folder: "str | Path", option: str) -> List[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"{option} {folder}: not a folder")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    files = images_under(folder)
     if not files:
         raise ValueError(f"{option} {folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
     return files

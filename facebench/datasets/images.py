@@ -5,7 +5,7 @@ Pixels are used as stored (no EXIF rotation): label coordinates refer to the sto
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Tuple, Union
+from typing import Dict, List, Tuple, Union
 
 import cv2
 import numpy as np
@@ -66,6 +66,11 @@ def image_size(path: Path) -> Tuple[int, int]:
     except (OSError, UnidentifiedImageError) as err:
         reason = getattr(err, "strerror", None) or "unknown format"
         raise DatasetError(f"{path}: cannot read image header ({reason}); {_EXPECTED}") from None
+
+
+def images_under(folder: Union[str, Path]) -> List[Path]:
+    """Image files anywhere under `folder` (recursive), sorted by path; [] when there are none."""
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def images_by_stem(folder: Path) -> Dict[str, Path]:

@@ -8,14 +8,21 @@ Steps, per image (all in float64, then quantised to 8 bit):
 4. back to display: srgb = clip(electrons / full_well, 0, 1) ** (1 / gamma), rounded to uint8.
 
 Defaults (exposure 0.03..0.15, full well 1000 e-, read noise 2 e-) give mean intensities of about
-0.05..0.2, like DARK FACE night frames.
+0.05..0.2. Real DARK FACE frames are darker (mean 0.021..0.054) and cleaner for their brightness: a
+night camera (`night_camera`, `darken_like_darkface`) uses `DARKFACE_SENSOR` and a colour noise
+reduction, calibrated on them (facebench.datasets.synthetic documents the statistics).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Tuple
 
+import cv2
 import numpy as np
+
+
+DARKFACE_SENSOR = {"full_well": 12000.0, "read_noise": 0.5}  # electrons: DARK FACE-like noise at its brightness
+DARKFACE_CHROMA_SIGMA = 0.75  # px: chroma blur bringing chroma noise to DARK FACE's third of the luma noise
 
 
 @dataclass(frozen=True)
@@ -48,3 +55,31 @@ def darken(rgb: np.ndarray, model: LowLightModel, rng: np.random.Generator) -> n
     electrons += rng.normal(0.0, model.read_noise, size=electrons.shape)
     dark = np.clip(electrons / model.full_well, 0.0, 1.0) ** (1.0 / model.gamma)
     return np.round(dark * 255.0).astype(np.uint8)
+
+
+def night_camera(bright: np.ndarray, target_mean: float) -> LowLightModel:
+    """The DARK FACE-like model (`DARKFACE_SENSOR`) whose noise-free output of `bright` (uint8 RGB) has
+    mean brightness `target_mean` (fraction of full scale).
+
+    Without noise and clipping the model maps sRGB s to (s**gamma * exposure)**(1/gamma) = s * exposure**(1/gamma),
+    so the exposure for a target mean m is (m / mean(s)) ** gamma.
+    """
+    gamma = LowLightModel().gamma
+    exposure = min(1.0, (target_mean / max(float(bright.mean()) / 255.0, 1e-3)) ** gamma)
+    return LowLightModel(exposure=exposure, gamma=gamma, **DARKFACE_SENSOR)
+
+
+def smooth_chroma(rgb: np.ndarray, sigma: float = DARKFACE_CHROMA_SIGMA) -> np.ndarray:
+    """uint8 RGB [H, W, 3] with its chroma (YCrCb Cr, Cb) blurred (Gaussian, `sigma` px), as a camera's colour
+    noise reduction does: DARK FACE's chroma noise is a third of its luma noise, the sensor model's
+    independent channels give equal noise."""
+    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
+    for channel in (1, 2):
+        ycc[:, :, channel] = cv2.GaussianBlur(ycc[:, :, channel], (0, 0), sigma)
+    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
+def darken_like_darkface(bright: np.ndarray, target_mean: float, rng: np.random.Generator) -> np.ndarray:
+    """uint8 RGB [H, W, 3] -> the same scene as a DARK FACE-like night frame of mean brightness about
+    `target_mean`: `night_camera` sensor noise, then the colour noise reduction."""
+    return smooth_chroma(darken(bright, night_camera(bright, target_mean), rng))

@@ -4,9 +4,10 @@ Sources (any may be empty):
     paired folders: `low/` + `high/` with equal file names (`facebench.pairs`); sizes must match per pair.
     dark folders: unpaired real dark photos (VAE_C).
     normal folders: unpaired normal-light photos (VAE_N).
-    synthetic folders: normal-light photos darkened with `facebench.lowlight` (exposure log-uniform in
-        `exposure_range`, Poisson-Gaussian noise) to make extra (dark, normal) pairs; they also serve
-        as normal-light images for VAE_N.
+    synthetic folders: normal-light photos darkened by `facebench.lowlight.darken_like_darkface` (a night
+        camera calibrated on DARK FACE: Poisson-Gaussian noise, colour noise reduction) to a mean
+        brightness log-uniform in `brightness_range`, making extra (dark, normal) pairs; they also
+        serve as normal-light images for VAE_N.
 Every dark input is JPEG-compressed (OpenCV) at a QF drawn from `qfs` after cropping, as in the paper
 (compression after darkening). Pairs, pooled and sorted by folder then name, are split from the end:
 the last `test_count` are never loaded (reserved for reporting), the `val_count` before them are held
@@ -28,7 +29,7 @@ import torch
 from facebench.datasets.dataset import DatasetError
 from facebench.datasets.images import IMAGE_SUFFIXES, images_under, read_image
 from facebench.degrade import jpeg_roundtrip
-from facebench.lowlight import darken, sample_model
+from facebench.lowlight import darken_like_darkface
 from facebench.pairs import find_pairs, read_pair
 
 
@@ -46,7 +47,8 @@ class DataConfig:
         scale_range: each crop is taken from the image resized by a factor drawn uniformly from this
             range (1, 1 = no rescaling); small factors show the model whole scenes at crop size.
         synthetic_fraction: share of synthetic pairs in paired batches when real pairs exist.
-        exposure_range: exposures (fraction of the original linear light) of synthetic darkening.
+        brightness_range: mean brightness (fraction of full scale, noise-free) of synthetic dark crops,
+            drawn log-uniformly; it must reach DARK FACE's frames (0.021..0.054; SICE lows are 0.045..0.14).
     """
 
     paired: Tuple[str, ...] = ()
@@ -60,15 +62,15 @@ class DataConfig:
     max_side: int = 640
     scale_range: Tuple[float, float] = (0.5, 1.0)
     synthetic_fraction: float = 0.5
-    exposure_range: Tuple[float, float] = (0.02, 0.2)
+    brightness_range: Tuple[float, float] = (0.012, 0.2)
 
     def __post_init__(self) -> None:
         if self.val_count < 0 or self.test_count < 0:
             raise ValueError(f"val_count and test_count must be >= 0, got {self.val_count}, {self.test_count}")
         if not 0 < self.scale_range[0] <= self.scale_range[1]:
             raise ValueError(f"scale_range must be 0 < low <= high, got {self.scale_range}")
-        if not 0 < self.exposure_range[0] <= self.exposure_range[1] <= 1:
-            raise ValueError(f"exposure_range must be 0 < low <= high <= 1, got {self.exposure_range}")
+        if not 0 < self.brightness_range[0] <= self.brightness_range[1] <= 1:
+            raise ValueError(f"brightness_range must be 0 < low <= high <= 1, got {self.brightness_range}")
 
 
 def _fit(rgb: np.ndarray, max_side: int) -> np.ndarray:
@@ -137,7 +139,7 @@ class TrainingData:
                 "dark_images": len(self.dark), "normal_images": len(self.normal),
                 "synthetic_sources": len(self.synthetic), "qfs": [min(c.qfs), max(c.qfs)] if c.qfs else [],
                 "crop": c.crop, "max_side": c.max_side, "scale_range": list(c.scale_range),
-                "synthetic_fraction": c.synthetic_fraction, "exposure_range": list(c.exposure_range)}
+                "synthetic_fraction": c.synthetic_fraction, "brightness_range": list(c.brightness_range)}
 
     def _crop(self, rng: np.random.Generator, *images: np.ndarray) -> List[np.ndarray]:
         """The same random rescale (`scale_range`), crop (offsets multiples of 8) and flip of all images."""
@@ -162,7 +164,9 @@ class TrainingData:
 
     def _synthetic_pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
         (normal,) = self._crop(rng, self.synthetic[int(rng.integers(len(self.synthetic)))])
-        return self._compress(rng, darken(normal, sample_model(rng, self.config.exposure_range), rng)), normal
+        low, high = np.log(self.config.brightness_range)
+        target = float(np.exp(rng.uniform(low, high)))
+        return self._compress(rng, darken_like_darkface(normal, target, rng)), normal
 
     def _pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
         use_synthetic = self.synthetic and (not self.pairs or rng.random() < self.config.synthetic_fraction)

@@ -1,9 +1,10 @@
 """JPEG degradation and the physical low-light model."""
+import cv2
 import numpy as np
 import pytest
 
 from facebench.degrade import jpeg_bytes, jpeg_roundtrip, parse_qf, qf_label
-from facebench.lowlight import LowLightModel, darken
+from facebench.lowlight import LowLightModel, darken, darken_like_darkface, night_camera, smooth_chroma
 
 
 def _photo():
@@ -51,3 +52,22 @@ def test_lowlight_noise_is_poisson_gaussian():
     expected_std = np.std(np.round(255 * np.clip(electrons / 1000, 0, 1) ** (1 / 2.2)))
     dark = darken(img, model, np.random.default_rng(2)).astype(float)
     assert abs(dark.std() - expected_std) / expected_std < 0.05
+
+
+@pytest.mark.parametrize("target", [0.015, 0.03, 0.1])
+def test_night_camera_hits_the_target_brightness(target):
+    img = _photo()
+    dark = darken_like_darkface(img, target, np.random.default_rng(3))
+    assert night_camera(img, target).full_well == 12000.0
+    assert abs(dark.mean() / 255 - target) < 0.15 * target + 0.002  # noise and rounding move it slightly
+
+
+def test_smooth_chroma_reduces_colour_noise_and_keeps_luma():
+    rng = np.random.default_rng(4)
+    noisy = np.clip(128 + rng.normal(0, 10, (64, 64, 3)), 0, 255).astype(np.uint8)
+    smoothed = smooth_chroma(noisy)
+
+    def ycc(im):
+        return cv2.cvtColor(im, cv2.COLOR_RGB2YCrCb).astype(float)
+    assert ycc(smoothed)[..., 1:].std() < 0.6 * ycc(noisy)[..., 1:].std()
+    assert np.abs(ycc(smoothed)[..., 0] - ycc(noisy)[..., 0]).mean() < 1.0

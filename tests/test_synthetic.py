@@ -60,7 +60,7 @@ def test_images_are_dark_like_darkface_with_the_lowlight_model(monkeypatch):
     config = SyntheticConfig(count=6)
     images = [synthetic.generate_image(config, i) for i in range(config.count)]
     assert len(calls) == config.count and all(0 < m.exposure <= 1 for m in calls)
-    assert all(m.full_well == synthetic._SENSOR["full_well"] for m in calls)
+    assert all(m.full_well == lowlight.DARKFACE_SENSOR["full_well"] for m in calls)
     means = [image.dark.mean() / 255 for image in images]
     assert all(0.015 < m < 0.07 for m in means), means  # DARK FACE frames: 0.021..0.054
     for image in images:

@@ -60,9 +60,7 @@ _FACES_PER_IMAGE = (177, 324, 504, 655, 645, 684, 635, 518, 440, 313, 234, 190, 
                     27, 10, 12, 7, 7, 2, 0, 2, 3, 0, 0, 0, 0, 1)  # images with 1, 2, ..., 34 faces
 _FACE_TO_SURROUND = (0.6, 1.6)  # face / surroundings mean brightness, log-uniform (DARK FACE median 0.99)
 _FACE_CONTRAST = 3.0  # LFW contrast gain: face-box std / mean 0.57 (DARK FACE 0.71; plain LFW crops give 0.38)
-_CHROMA_SIGMA = 0.75  # px: colour noise reduction bringing chroma noise to DARK FACE's third of the luma noise
 _MEAN_BRIGHTNESS = (0.021, 0.054)  # mean of the dark image / 255, real DARK FACE frames
-_SENSOR = dict(full_well=12000.0, read_noise=0.5)  # electrons: DARK FACE-like noise at these brightnesses
 
 
 @dataclass(frozen=True)
@@ -123,8 +121,8 @@ def generate_image(config: SyntheticConfig, index: int) -> SyntheticImage:
     boxes = _paste_faces(scene, rng, wanted, config)
     bright = np.round(np.clip(scene * _lighting(rng, config.width, config.height)[:, :, None], 0, 1) * 255)
     bright = bright.astype(np.uint8)
-    model = _camera(rng, bright)
-    dark = _add_lamps(_smooth_chroma(lowlight.darken(bright, model, rng)), rng, model.gamma)
+    model = lowlight.night_camera(bright, _quantile(rng, (0.0, 1.0), _MEAN_BRIGHTNESS))
+    dark = _add_lamps(lowlight.smooth_chroma(lowlight.darken(bright, model, rng)), rng, model.gamma)
     return SyntheticImage(dark=dark, bright=bright, boxes=np.array(boxes, dtype=np.float64).reshape(-1, 4),
                           exposure=model.exposure)
 
@@ -139,18 +137,6 @@ def _draw_count(rng: np.random.Generator) -> int:
     """Faces in one image, drawn from DARK FACE's histogram."""
     weights = np.array(_FACES_PER_IMAGE, dtype=np.float64)
     return int(rng.choice(len(weights), p=weights / weights.sum())) + 1
-
-
-def _camera(rng: np.random.Generator, bright: np.ndarray) -> lowlight.LowLightModel:
-    """The low-light model whose noise-free output has a mean brightness drawn from DARK FACE's range.
-
-    Without noise and clipping the model maps sRGB s to (s**gamma * exposure)**(1/gamma) = s * exposure**(1/gamma),
-    so the exposure for a target mean m is (m / mean(s)) ** gamma.
-    """
-    gamma = lowlight.LowLightModel().gamma
-    target = _quantile(rng, (0.0, 1.0), _MEAN_BRIGHTNESS)
-    exposure = min(1.0, (target / max(float(bright.mean()) / 255.0, 1e-3)) ** gamma)
-    return lowlight.LowLightModel(exposure=exposure, gamma=gamma, **_SENSOR)
 
 
 def _scene(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
@@ -252,15 +238,6 @@ def _lighting(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
         glow = np.maximum(glow, strength * np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma ** 2)))
     floor = rng.uniform(0.01, 0.06)
     return floor + (1 - floor) * cv2.resize(glow, (width, height), interpolation=cv2.INTER_LINEAR)
-
-
-def _smooth_chroma(rgb: np.ndarray) -> np.ndarray:
-    """uint8 RGB [H, W, 3] with its chroma (YCrCb Cr, Cb) blurred, as a camera's colour noise reduction does:
-    DARK FACE's chroma noise is a third of its luma noise, the model's independent channels give equal noise."""
-    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
-    for channel in (1, 2):
-        ycc[:, :, channel] = cv2.GaussianBlur(ycc[:, :, channel], (0, 0), _CHROMA_SIGMA)
-    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
 def _add_lamps(dark: np.ndarray, rng: np.random.Generator, gamma: float) -> np.ndarray:

@@ -34,7 +34,8 @@ def qf_columns(results: dict) -> List[Column]:
     return [(f"QF {qf}", results, qf) for qf in results["qfs"]]
 
 
-def _run(results: dict, spec: str, qf: str) -> dict:
+def find_run(results: dict, spec: str, qf: str) -> dict:
+    """The run of enhancer `spec` at QF label `qf` in a results.json dictionary."""
     return next(r for r in results["runs"] if r["enhancer_spec"] == spec and r["qf"] == qf)
 
 
@@ -43,7 +44,7 @@ def _comparison(run: dict) -> Optional[dict]:
 
 
 def _ap_cell(results: dict, spec: str, qf: str, iou: float, protocol: str) -> str:
-    entry = ap_entry(_run(results, spec, qf)["metrics"], protocol, iou)
+    entry = ap_entry(find_run(results, spec, qf)["metrics"], protocol, iou)
     ci = entry["ci"]
     return number(entry["ap"]) + (f" [{number(ci[0])}, {number(ci[1])}]" if ci and None not in ci else "")
 
@@ -57,7 +58,7 @@ def verdict(diff: dict) -> Optional[str]:
 
 
 def _difference(results: dict, spec: str, qf: str, iou: float, protocol: str) -> Optional[dict]:
-    comparison = _comparison(_run(results, spec, qf))
+    comparison = _comparison(find_run(results, spec, qf))
     return difference_entry(comparison, protocol, iou) if comparison else None
 
 
@@ -105,12 +106,13 @@ def significance(columns: Sequence[Column], iou: float, protocol: str = "officia
     return " ".join(parts)
 
 
-def provenance(results: dict, skipped: Sequence[str], command: str) -> str:
-    """Markdown bullet list: the experiment's command, dataset, detector, enhancers, bootstrap, versions."""
+def provenance(results: dict, skipped: Sequence[str], command: str, dataset: Optional[str] = None) -> str:
+    """Markdown bullet list: the experiment's command, dataset (`dataset`, else the run's), detector, enhancers,
+    bootstrap, versions."""
     data, det, env = results["dataset"], results["detector"], results["environment"]
-    lines = [f"- command: `{command}`",
-             f"- dataset: {data['name']} ({data['format']}), {data['images']} images, {data['faces']} faces, "
-             f"content sha256 {data['content_sha256'][:16]}...",
+    dataset = dataset or (f"{data['name']} ({data['format']}), {data['images']} images, {data['faces']} faces, "
+                          f"content sha256 {data['content_sha256'][:16]}...")
+    lines = [f"- command: `{command}`", f"- dataset: {dataset}",
              f"- detector: {det['name']} {det.get('settings') or {}}",
              f"- enhancers: {', '.join(results['enhancers'])}"]
     lines += [f"- left out (weights not found): {line}" for line in skipped]

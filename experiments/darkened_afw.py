@@ -73,7 +73,8 @@ def read_afw(path: Path) -> List[AfwPhoto]:
     try:
         entries = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}); expected AFW's afw_faces_xyxy.json") from None
+        raise DatasetError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}); expected AFW's afw_faces_xyxy.json"
+                           ) from None
     if not isinstance(entries, list):
         raise DatasetError(f"{path}: expected a list of {{'file', 'width', 'height', 'boxes_xyxy'}} entries")
     photos = [_photo(Path(path), i, entry) for i, entry in enumerate(entries)]
@@ -84,7 +85,7 @@ def _photo(path: Path, index: int, entry: object) -> AfwPhoto:
     where = f"{path}: entry {index}"
     if not isinstance(entry, dict) or not isinstance(entry.get("file"), str) or "boxes_xyxy" not in entry:
         raise DatasetError(f"{where}: expected {{'file': 'images/<name>.jpg', 'boxes_xyxy': [[x1, y1, x2, y2], ...]}}")
-    boxes = np.asarray(entry["boxes_xyxy"], dtype=np.float64).reshape(-1, 4) if entry["boxes_xyxy"] else np.zeros((0, 4))
+    boxes = np.asarray(entry["boxes_xyxy"] or np.zeros((0, 4)), dtype=np.float64).reshape(-1, 4)
     if not np.all(np.isfinite(boxes)) or np.any(boxes[:, 2:] <= boxes[:, :2]):
         raise DatasetError(f"{where}: boxes {entry['boxes_xyxy']} are not all x1 < x2, y1 < y2 (pixels)")
     image = path.parent / entry["file"]

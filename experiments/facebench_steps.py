@@ -14,6 +14,9 @@ from typing import Sequence
 
 import click
 
+from facebench.experiments.sweep_options import Sweep
+from facebench.run_dirs import read_results
+
 COMMANDS_FILE = "commands.txt"
 
 
@@ -37,15 +40,9 @@ def run_facebench(args: Sequence[str], log: Path) -> None:
         raise click.ClickException(f"'{text}' failed with exit code {code} (its output is above)")
 
 
-def eval_and_report(sweep, data: object, out: Path, log: Path) -> dict:
+def eval_and_report(sweep: Sweep, data: object, out: Path, log: Path) -> dict:
     """`facebench eval` of dataset `data` into run directory `out`, then `facebench report` into
-    out/report.html; returns the run's results.json dictionary.
-
-    Args:
-        sweep (experiments.sweep_options.Sweep): enhancers, QFs, detector, bootstrap, device.
-    """
-    from facebench.run_dirs import read_results
-
+    out/report.html; returns the run's results.json dictionary."""
     run_facebench(sweep.eval_args(data, out), log)
     run_facebench(sweep.report_args([out], out / "report.html"), log)
     return read_results(out)

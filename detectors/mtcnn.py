@@ -16,10 +16,11 @@ from typing import List, Tuple
 import numpy as np
 import torch
 
-from facebench.plugin_api import Detector, PluginMeta
+from facebench.detectors import BUILTIN_DETECTORS
+from facebench.plugin_api import Detector
 from facebench.weights import WeightsInfo
 
-_INSTALL = "pip install 'facebench[mtcnn]'"
+_INSTALL = BUILTIN_DETECTORS["mtcnn"].meta.weights.install  # "pip install 'facebench[mtcnn]'"
 _NETS = ("pnet.pt", "rnet.pt", "onet.pt")
 
 
@@ -70,9 +71,7 @@ class MTCNN(Detector):
     """
 
     name = "mtcnn"
-    meta = PluginMeta(description="MTCNN cascade (facenet-pytorch 2.5.3, optional extra)",
-                      paper="Zhang et al., Joint Face Detection and Alignment using MTCNN, IEEE SPL 2016",
-                      weights_hint=f"shipped in the facenet-pytorch wheel ({_INSTALL})")
+    meta = BUILTIN_DETECTORS["mtcnn"].meta
 
     def __init__(self, min_face_size: float = 10.0, thresholds: Tuple[float, float, float] = (0.6, 0.7, 0.7),
                  factor: float = 0.709):
@@ -82,14 +81,6 @@ class MTCNN(Detector):
         self.weights = _weights_info(Path(package.__file__).parent)
         self._mtcnn = package.MTCNN(min_face_size=self.config.min_face_size, thresholds=list(self.config.thresholds),
                                     factor=self.config.factor, keep_all=True, select_largest=False, device="cpu")
-
-    @classmethod
-    def weights_status(cls) -> str:
-        try:
-            package = _facenet_pytorch()
-        except ImportError:
-            return f"missing: {_INSTALL}"
-        return f"shipped in facenet-pytorch: {Path(package.__file__).parent / 'data'}"
 
     def to(self, device: "str | torch.device"):
         """Move the three networks to `device`."""

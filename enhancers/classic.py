@@ -11,7 +11,8 @@ import cv2
 import numpy as np
 import torch
 
-from facebench.plugin_api import Enhancer, PluginMeta
+from facebench.enhancers import BUILTIN_ENHANCERS
+from facebench.plugin_api import Enhancer
 
 
 def _per_image_uint8(images: torch.Tensor, fn) -> torch.Tensor:
@@ -25,7 +26,7 @@ class Identity(Enhancer):
     """`none`: returns its input unchanged (the baseline every table starts with)."""
 
     name = "none"
-    meta = PluginMeta(description="no enhancement (baseline)")
+    meta = BUILTIN_ENHANCERS["none"].meta
 
     def enhance(self, images: torch.Tensor) -> torch.Tensor:
         return images
@@ -40,7 +41,7 @@ class Gamma(Enhancer):
     """`gamma`: a global power curve, out = in ** gamma, per channel."""
 
     name = "gamma"
-    meta = PluginMeta(description="global gamma curve out = in**gamma (gamma 0.4)")
+    meta = BUILTIN_ENHANCERS["gamma"].meta
 
     def __init__(self, gamma: float = 0.4):
         super().__init__()
@@ -62,7 +63,7 @@ class HistogramEqualization(Enhancer):
     """`he`: global histogram equalisation of the Y channel (OpenCV `equalizeHist`)."""
 
     name = "he"
-    meta = PluginMeta(description="histogram equalisation of luma (YCrCb Y)")
+    meta = BUILTIN_ENHANCERS["he"].meta
 
     def enhance(self, images: torch.Tensor) -> torch.Tensor:
         return _per_image_uint8(images, _equalize_luma)
@@ -78,7 +79,7 @@ class CLAHE(Enhancer):
     """`clahe`: contrast-limited adaptive HE (Zuiderveld 1994) of CIELAB L, OpenCV defaults 2.0 / 8x8."""
 
     name = "clahe"
-    meta = PluginMeta(description="CLAHE on CIELAB L (clip 2.0, 8x8 tiles)")
+    meta = BUILTIN_ENHANCERS["clahe"].meta
 
     def __init__(self, clip_limit: float = 2.0, tile_grid: int = 8):
         super().__init__()

@@ -30,10 +30,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from facebench.checkpoint import CheckpointError, load_checkpoint
-from facebench.plugin_api import Enhancer, PluginMeta
+from facebench.enhancers import BUILTIN_ENHANCERS
+from facebench.plugin_api import Enhancer
 from facebench.weights import MissingWeightsError, describe
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "deblock_default.pt"
+DEFAULT_WEIGHTS = BUILTIN_ENHANCERS["deblock"].meta.weights.path
 _TRAIN_HINT = "facebench train-enhancer deblock --data PHOTOS --out RUN"
 
 
@@ -128,9 +129,7 @@ class Deblock(Enhancer):
     """
 
     name = "deblock"
-    meta = PluginMeta(description="QF-aware residual CNN JPEG deblocker (project-trained, DnCNN-3 style)",
-                      paper="Dong et al. ARCNN (ICCV 2015); Zhang et al. DnCNN (TIP 2017)",
-                      weights_hint="shipped (enhancers/weights/deblock_default.pt); --weights for your own")
+    meta = BUILTIN_ENHANCERS["deblock"].meta
 
     def __init__(self, weights: Optional[str] = None, qf: Optional[int] = None):
         super().__init__()
@@ -144,10 +143,6 @@ class Deblock(Enhancer):
             raise MissingWeightsError(f"deblock: {where}")
         self.net, self.training_metadata = load_deblock_net(path)
         self.weights = describe(path, "shipped with facebench" if not weights else "user file")
-
-    @classmethod
-    def weights_status(cls) -> str:
-        return f"shipped: {DEFAULT_WEIGHTS}" if DEFAULT_WEIGHTS.is_file() else f"missing: {DEFAULT_WEIGHTS}"
 
     def settings(self) -> Dict[str, Any]:
         return {"qf": self.config.qf, "architecture": dataclasses.asdict(self.net.config)}

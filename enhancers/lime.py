@@ -51,7 +51,8 @@ import scipy.sparse
 import scipy.sparse.linalg
 import torch
 
-from facebench.plugin_api import Enhancer, PluginMeta
+from facebench.enhancers import BUILTIN_ENHANCERS
+from facebench.plugin_api import Enhancer
 
 
 @dataclass(frozen=True)
@@ -146,10 +147,7 @@ class LIME(Enhancer):
     """`lime`: max-RGB illumination, exact sped-up refinement (strategy III), gamma, R = L / T."""
 
     name = "lime"
-    meta = PluginMeta(
-        description="LIME: max-RGB illumination refined by a sparse exact solve (strategy III), gamma 0.8",
-        paper="Guo, Li, Ling, LIME: Low-Light Image Enhancement via Illumination Map Estimation, TIP 2017",
-    )
+    meta = BUILTIN_ENHANCERS["lime"].meta
 
     def __init__(self, alpha: float = 0.15, sigma: float = 2.0, epsilon: float = 1e-3, gamma: float = 0.8,
                  solve_scale: float = 1.0, denoise: bool = False, denoise_strength: float = 10.0):

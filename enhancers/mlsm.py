@@ -13,15 +13,15 @@ from typing import Any, Dict, Optional
 
 import torch
 
-import facebench.mlsm
 from facebench.checkpoint import load_checkpoint
+from facebench.enhancers import BUILTIN_ENHANCERS
 from facebench.mlsm.config import ModelConfig
 from facebench.mlsm.inference import enhance_tiled
 from facebench.mlsm.model import MLSM
-from facebench.plugin_api import Enhancer, PluginMeta
+from facebench.plugin_api import Enhancer
 from facebench.weights import MissingWeightsError, describe
 
-DEFAULT_WEIGHTS = Path(facebench.mlsm.__file__).resolve().parent / "weights" / "mlsm_default.pt"
+DEFAULT_WEIGHTS = BUILTIN_ENHANCERS["mlsm"].meta.weights.path
 
 
 class MLSMEnhancer(Enhancer):
@@ -35,11 +35,7 @@ class MLSMEnhancer(Enhancer):
     """
 
     name = "mlsm"
-    meta = PluginMeta(
-        description="MLSM: two multi-level VAEs + latent mapping (this project's CPU-trained weights)",
-        paper="Multiple Latent Space Mapping for Compressed Dark Image Enhancement, arXiv 2403.07622",
-        weights_hint="shipped with facebench (mlsm/weights/mlsm_default.pt); or train-enhancer mlsm",
-    )
+    meta = BUILTIN_ENHANCERS["mlsm"].meta
 
     def __init__(self, weights: Optional[str] = None, tile: int = 1152, overlap: int = 64):
         super().__init__()
@@ -71,12 +67,6 @@ class MLSMEnhancer(Enhancer):
 
     def settings(self) -> Dict[str, Any]:
         return {"model": self.config.as_dict(), "tile": self.tile, "overlap": self.overlap}
-
-    @classmethod
-    def weights_status(cls) -> str:
-        if DEFAULT_WEIGHTS.is_file():
-            return f"mlsm weights shipped: {DEFAULT_WEIGHTS}"
-        return f"mlsm weights missing from the package ({DEFAULT_WEIGHTS}); pass --weights PATH"
 
     @torch.no_grad()
     def enhance(self, images: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,8 @@ import cv2
 import numpy as np
 import torch
 
-from facebench.plugin_api import Enhancer, PluginMeta
+from facebench.enhancers import BUILTIN_ENHANCERS
+from facebench.plugin_api import Enhancer
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,7 @@ class MSRCR(Enhancer):
     """`msrcr`: multi-scale Retinex (scales 15/80/250) with colour restoration, then colour balance."""
 
     name = "msrcr"
-    meta = PluginMeta(
-        description="multi-scale Retinex with colour restoration (15/80/250, alpha 125, beta 46) + colour balance",
-        paper="Jobson, Rahman, Woodell, A multiscale retinex for bridging the gap between color images "
-              "and the human observation of scenes, IEEE TIP 1997",
-    )
+    meta = BUILTIN_ENHANCERS["msrcr"].meta
 
     def __init__(self, scales: Tuple[float, ...] = (15.0, 80.0, 250.0), alpha: float = 125.0,
                  beta: float = 46.0, clip_low: float = 0.01, clip_high: float = 0.01):

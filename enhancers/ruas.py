@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from facebench.enhancers import BUILTIN_ENHANCERS
 from facebench.enhancers.authors_weights import AuthorsWeightsEnhancer
-from facebench.plugin_api import PluginMeta
 
-ORIGIN = "https://github.com/KarelZhang/RUAS (ckpt/{dark,lol,upe}.pt)"
+ORIGIN = BUILTIN_ENHANCERS["ruas"].meta.weights.origin  # declared where ruas is registered
 SOURCE = "https://github.com/KarelZhang/RUAS (authors' release; terms: see the repository)"
 VARIANTS = ("dark", "lol", "upe")
 OUTPUTS = {"dark": "enhanced", "upe": "enhanced", "lol": "denoised"}
@@ -165,13 +165,8 @@ class RUAS(AuthorsWeightsEnhancer):
     """
 
     name = "ruas"
-    meta = PluginMeta(
-        description="RUAS: unrolled Retinex illumination + searched denoiser (authors' DARK FACE weights)",
-        paper="Liu et al., Retinex-inspired Unrolling with Cooperative Prior Architecture Search for "
-              "Low-light Image Enhancement, CVPR 2021",
-        weights_hint=f"ruas/<variant>.pt from {ORIGIN}",
-    )
-    origin, source, default_weights_file = ORIGIN, SOURCE, weights_file(RUASConfig.variant)
+    meta = BUILTIN_ENHANCERS["ruas"].meta
+    origin, source = ORIGIN, SOURCE
 
     def __init__(self, variant: str = "dark", weights: Optional[str] = None):
         super().__init__()

@@ -21,10 +21,10 @@ from typing import Dict, Optional
 import torch
 from torch import nn
 
+from facebench.enhancers import BUILTIN_ENHANCERS
 from facebench.enhancers.authors_weights import AuthorsWeightsEnhancer
-from facebench.plugin_api import PluginMeta
 
-ORIGIN = "https://github.com/vis-opt-group/SCI ({easy,medium,difficult}.pt of the release)"
+ORIGIN = BUILTIN_ENHANCERS["sci"].meta.weights.origin  # declared where sci is registered
 SOURCE = "https://github.com/vis-opt-group/SCI (authors' release; MIT licence)"
 VARIANTS = ("easy", "medium", "difficult")
 
@@ -86,12 +86,8 @@ class SCI(AuthorsWeightsEnhancer):
     """
 
     name = "sci"
-    meta = PluginMeta(
-        description="SCI: self-calibrated illumination, 3-conv test-time net (authors' DARK FACE weights)",
-        paper="Ma et al., Toward Fast, Flexible, and Robust Low-Light Image Enhancement, CVPR 2022",
-        weights_hint=f"sci/<variant>.pt from {ORIGIN}",
-    )
-    origin, source, default_weights_file = ORIGIN, SOURCE, weights_file(SCIConfig.variant)
+    meta = BUILTIN_ENHANCERS["sci"].meta
+    origin, source = ORIGIN, SOURCE
 
     def __init__(self, variant: str = "difficult", weights: Optional[str] = None):
         super().__init__()

@@ -15,12 +15,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from facebench.enhancers import BUILTIN_ENHANCERS
 from facebench.enhancers.authors_weights import AuthorsWeightsEnhancer
-from facebench.plugin_api import PluginMeta
 
-ORIGIN = "https://github.com/Li-Chongyi/Zero-DCE (Zero-DCE_code/snapshots/Epoch99.pth)"
 SOURCE = "https://github.com/Li-Chongyi/Zero-DCE (authors' release; CC BY-NC 4.0, research use)"
-WEIGHTS_FILE = "zerodce/Epoch99.pth"
+_WEIGHTS = BUILTIN_ENHANCERS["zerodce"].meta.weights  # declared where zerodce is registered
+WEIGHTS_FILE, ORIGIN = _WEIGHTS.file, _WEIGHTS.origin
 
 
 def apply_curves(images: torch.Tensor, maps: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -96,12 +96,8 @@ class ZeroDCE(CurveEnhancer):
     """
 
     name = "zerodce"
-    meta = PluginMeta(
-        description="Zero-DCE: 8 pixel-wise quadratic curves estimated by a 7-layer CNN (authors' weights)",
-        paper="Guo et al., Zero-Reference Deep Curve Estimation for Low-Light Image Enhancement, CVPR 2020",
-        weights_hint=f"{WEIGHTS_FILE} from {ORIGIN}",
-    )
-    origin, source, default_weights_file = ORIGIN, SOURCE, WEIGHTS_FILE
+    meta = BUILTIN_ENHANCERS["zerodce"].meta
+    origin, source = ORIGIN, SOURCE
 
     def __init__(self, weights: Optional[str] = None):
         super().__init__()

@@ -23,12 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from facebench.enhancers import BUILTIN_ENHANCERS
 from facebench.enhancers.zerodce import CurveEnhancer, apply_curves
-from facebench.plugin_api import PluginMeta
 
-ORIGIN = "https://github.com/Li-Chongyi/Zero-DCE_extension (Zero-DCE++/snapshots_Zero_DCE++/Epoch99.pth)"
 SOURCE = "https://github.com/Li-Chongyi/Zero-DCE_extension (authors' release; terms: see the repository)"
-WEIGHTS_FILE = "zerodce_pp/Epoch99.pth"
+_WEIGHTS = BUILTIN_ENHANCERS["zerodce++"].meta.weights  # declared where zerodce++ is registered
+WEIGHTS_FILE, ORIGIN = _WEIGHTS.file, _WEIGHTS.origin
 
 
 class _SeparableConv(nn.Module):
@@ -108,13 +108,8 @@ class ZeroDCEPlus(CurveEnhancer):
     """
 
     name = "zerodce++"
-    meta = PluginMeta(
-        description="Zero-DCE++: one curve map from a depthwise-separable CNN at 1/12 scale, applied 8x",
-        paper="Li, Guo & Loy, Learning to Enhance Low-Light Image via Zero-Reference Deep Curve "
-              "Estimation, TPAMI 2021",
-        weights_hint=f"{WEIGHTS_FILE} from {ORIGIN}",
-    )
-    origin, source, default_weights_file = ORIGIN, SOURCE, WEIGHTS_FILE
+    meta = BUILTIN_ENHANCERS["zerodce++"].meta
+    origin, source = ORIGIN, SOURCE
 
     def __init__(self, weights: Optional[str] = None, scale_factor: float = 12):
         super().__init__()

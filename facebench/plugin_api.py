@@ -12,27 +12,12 @@ can never share cached results.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 import torch
 
+from facebench.plugin_meta import PluginMeta
 from facebench.weights import WeightsInfo
-
-
-@dataclass(frozen=True)
-class PluginMeta:
-    """What a user needs to know about a plugin before running it (timm's PretrainedCfg, smaller).
-
-    Attributes:
-        description: one line shown by `facebench list`.
-        paper: citation or URL of the method.
-        weights_hint: where the weights come from when they are user files ("" = no weights needed).
-    """
-
-    description: str = ""
-    paper: str = ""
-    weights_hint: str = ""
 
 
 class _Plugin:
@@ -69,8 +54,8 @@ class _Plugin:
 
     @classmethod
     def weights_status(cls) -> str:
-        """One line for `facebench list`: where the default weights are, or that none are needed."""
-        return "no weights needed"
+        """One line: where the default weights are (`meta.weights`), or that none are needed."""
+        return cls.meta.weights.status()
 
 
 class Enhancer(_Plugin):

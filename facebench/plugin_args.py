@@ -31,6 +31,15 @@ def accepts_argument(factory: Callable, name: str) -> bool:
     return any(p.name == name or p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
 
 
+def constructor_settings(factory: Callable) -> Dict[str, Any]:
+    """The settings `factory` takes by name (all but `weights` and **kwargs) -> their defaults
+    (`inspect.Parameter.empty` for a required one); {} when its signature is unknown."""
+    signature = _signature(factory)
+    params = {} if signature is None else signature.parameters
+    return {name: p.default for name, p in params.items()
+            if name != "weights" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
 def _type_hints(factory: Callable) -> Dict[str, Any]:
     target = factory.__init__ if inspect.isclass(factory) else factory
     try:
@@ -86,8 +95,7 @@ def coerce_settings(factory: Callable, settings: Dict[str, Any], label: str) -> 
     hints = _type_hints(factory)
     params = {} if signature is None else signature.parameters
     open_ended = signature is None or any(p.kind is p.VAR_KEYWORD for p in params.values())
-    known = [name for name, p in params.items()
-             if name != "weights" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    known = list(constructor_settings(factory))
     coerced = {}
     for key, value in settings.items():
         if key == "weights" or (key not in known and not open_ended):

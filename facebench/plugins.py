@@ -1,4 +1,5 @@
-"""The enhancer and detector registries and how a command-line name becomes a plugin.
+"""How a command-line name becomes a plugin (the registries, `ENHANCERS` and `DETECTORS`, are
+`facebench.plugin_registries`).
 
     --enhancer none | gamma | mlsm | a+b | pkg.module:Class | path/file.py:Class
     --weights PATH           (single enhancer)  or  --weights NAME=PATH  (one part of a sweep or chain)
@@ -12,20 +13,12 @@ from __future__ import annotations
 
 from typing import Dict, Optional, Sequence, Tuple
 
-from facebench.detectors import BUILTIN_DETECTORS
-from facebench.enhancers import BUILTIN_ENHANCERS
 from facebench.enhancers.chain import Chain
 from facebench.plugin_api import Detector, Enhancer
 from facebench.plugin_args import accepts_argument, coerce_settings
+from facebench.plugin_registries import DETECTORS, ENHANCERS
 from facebench.registry import PluginError, Registry
 from facebench.weights import MissingWeightsError
-
-ENHANCERS = Registry("enhancer", "facebench.enhancers")
-DETECTORS = Registry("detector", "facebench.detectors")
-for _name, _path in BUILTIN_ENHANCERS.items():
-    ENHANCERS.register(_name, _path)
-for _name, _path in BUILTIN_DETECTORS.items():
-    DETECTORS.register(_name, _path)
 
 BASELINE = "none"
 _GENERIC_WEIGHTS_HINT = "--weights PATH"  # how facebench.weights phrases the flag in its messages

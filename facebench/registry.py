@@ -1,8 +1,9 @@
 """Named plugin registries with lazy built-ins, entry points and ad hoc `module:Class` / `file.py:Class` specs.
 
 A registry maps a name to a factory (a class or callable returning a plugin). Built-ins register a
-dotted path ("facebench.enhancers.classic:Gamma") so that listing plugins imports nothing heavy.
-Third-party packages add names through an entry-point group (e.g. `facebench.enhancers`).
+dotted path ("facebench.enhancers.classic:Gamma") and their `PluginMeta`, so that listing plugins imports
+nothing heavy. Third-party packages add names through an entry-point group (e.g. `facebench.enhancers`);
+their metadata is read from the class, which imports it.
 """
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import importlib.util
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Union
+from typing import Any, Callable, Dict, List, Optional, Union
+
+from facebench.plugin_meta import PluginMeta
 
 Factory = Callable[..., Any]
 
@@ -59,15 +62,19 @@ class Registry:
         self.kind = kind
         self.group = group
         self._entries: Dict[str, Union[str, Factory]] = {}
+        self._meta: Dict[str, PluginMeta] = {}
         self._entry_points_loaded = False
 
-    def register(self, name: str, factory: Union[str, Factory]) -> None:
-        """Add `name`; `factory` is a class/callable or a lazy 'module:Attr' string. Duplicates raise."""
+    def register(self, name: str, factory: Union[str, Factory], meta: Optional[PluginMeta] = None) -> None:
+        """Add `name`; `factory` is a class/callable or a lazy 'module:Attr' string, `meta` its metadata when
+        known without importing it. Duplicates raise."""
         if name in self._entries:
             raise PluginError(f"{self.kind} {name!r} is already registered")
         if "+" in name.replace("++", "") or ":" in name:
             raise PluginError(f"{self.kind} name {name!r} may not contain ':' or a single '+' ('++' is allowed)")
         self._entries[name] = factory
+        if meta is not None:
+            self._meta[name] = meta
 
     def _load_entry_points(self) -> None:
         if self._entry_points_loaded:
@@ -81,6 +88,10 @@ class Registry:
         """Registered names, built-ins and entry points, sorted."""
         self._load_entry_points()
         return sorted(self._entries)
+
+    def static_meta(self, name: str) -> Optional[PluginMeta]:
+        """The metadata registered with `name` (None: only its class knows it)."""
+        return self._meta.get(name)
 
     def factory(self, name: str) -> Factory:
         """The class/callable for a registered name or an ad hoc `module:Class` / `file.py:Class` spec."""

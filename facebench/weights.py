@@ -39,6 +39,13 @@ def facebench_home() -> Path:
     return Path(os.environ.get("FACEBENCH_HOME", Path.home() / ".cache" / "facebench")).expanduser()
 
 
+def torch_hub_checkpoints() -> Path:
+    """torch hub's checkpoint folder (`torch.hub.get_dir()/checkpoints`), found without importing torch:
+    `$TORCH_HOME/hub/checkpoints`, with `$TORCH_HOME` defaulting to `$XDG_CACHE_HOME/torch` (`~/.cache/torch`)."""
+    torch_home = os.environ.get("TORCH_HOME", os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "torch"))
+    return Path(os.path.expanduser(torch_home)) / "hub" / "checkpoints"
+
+
 def sha256_of(path: "str | Path", chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:

@@ -16,6 +16,7 @@ from facebench.enhancers.mrvae.model import MRVAEConfig, MRVAENet
 from facebench.enhancers.mrvae.tf_checkpoint import list_tensors, read_tensors, resolve_prefix
 from facebench.enhancers.mrvae.weights import load_weights, model_variables, tf_to_torch, torch_key
 from facebench.weights import MissingWeightsError
+from facebench.weights_sources import PackagedFile
 
 DATA = Path(__file__).resolve().parent / "test_mrvae_data"  # tiny.ckpt: TF 2.21 Saver, width 2 (see its script)
 TRAINABLE = 101  # model variables with Adam slots (all but the 20 BatchNorm moving averages)
@@ -105,6 +106,7 @@ def test_convert_command_reports_a_missing_checkpoint(tmp_path):
 def test_missing_weights_give_one_actionable_line(tmp_path, monkeypatch):
     monkeypatch.setenv("FACEBENCH_HOME", str(tmp_path))
     monkeypatch.setattr("facebench.enhancers.mrvae.enhancer.SHIPPED_WEIGHTS", tmp_path / "mrvae_cpu.pt")
+    monkeypatch.setattr(PackagedFile, "path", tmp_path / "mrvae_cpu.pt")  # what `facebench list` reports
     for variant, needle in (("cpu", "not trained yet"), ("authors", "mrvae/authors.pt")):
         with pytest.raises(MissingWeightsError) as error:
             MRVAE(variant=variant)

@@ -15,15 +15,15 @@ from typing import List, Optional
 
 import torch
 
+from facebench.detectors import BUILTIN_DETECTORS
 from facebench.detectors.pyramidbox.inference import TestTimeConfig, detect_faces
 from facebench.detectors.pyramidbox.model import PyramidBoxNet
 from facebench.detectors.pyramidbox.weights_io import load_pyramidbox_weights
-from facebench.plugin_api import Detector, PluginMeta
-from facebench.weights import describe, facebench_home, find_user_weights, require_user_weights
+from facebench.plugin_api import Detector
+from facebench.weights import describe, require_user_weights
 
-WEIGHTS_FILE = "pyramidbox.pth"
-WEIGHTS_ORIGIN = ("the public PyTorch port's release (github.com/yxlijun/Pyramidbox.pytorch, README: "
-                  "'pyramidbox.pth', WIDER FACE-trained) or a DARK FACE fine-tune in the same layout")
+_WEIGHTS = BUILTIN_DETECTORS["pyramidbox"].meta.weights  # declared where pyramidbox is registered
+WEIGHTS_FILE, WEIGHTS_ORIGIN = _WEIGHTS.file, _WEIGHTS.origin
 
 
 class PyramidBox(Detector):
@@ -39,9 +39,7 @@ class PyramidBox(Detector):
     """
 
     name = "pyramidbox"
-    meta = PluginMeta(description="PyramidBox VGG16 (face + head branches), user checkpoint, PyTorch",
-                      paper="Tang et al., PyramidBox, ECCV 2018; weights github.com/yxlijun/Pyramidbox.pytorch",
-                      weights_hint=f"user file {WEIGHTS_FILE} from {WEIGHTS_ORIGIN}")
+    meta = BUILTIN_DETECTORS["pyramidbox"].meta
 
     def __init__(self, weights: Optional[str] = None, preset: str = "darkface", net: Optional[PyramidBoxNet] = None,
                  **settings):
@@ -59,13 +57,6 @@ class PyramidBox(Detector):
             load_pyramidbox_weights(net, path)
             self.weights = describe(path, "user file")
         self.net = net.eval()
-
-    @classmethod
-    def weights_status(cls) -> str:
-        found = find_user_weights(WEIGHTS_FILE)
-        if found:
-            return f"found: {found}"
-        return f"missing: put {WEIGHTS_FILE} in {facebench_home()} or pass --detector-weights"
 
     def detect(self, images: torch.Tensor) -> List[torch.Tensor]:
         """Detect faces.

@@ -20,10 +20,10 @@ from typing import Any, Dict, Optional
 import torch
 import torch.nn.functional as F
 
-from facebench.enhancers.authors_weights import weights_line
+from facebench.enhancers import BUILTIN_ENHANCERS
 from facebench.enhancers.lightendiffusion.architecture import DEFAULT_STEPS
 from facebench.enhancers.lightendiffusion.weights import AUTHORS_FILE, ORIGIN, read_net
-from facebench.plugin_api import Enhancer, PluginMeta
+from facebench.plugin_api import Enhancer
 from facebench.weights import describe, require_user_weights
 
 
@@ -62,12 +62,7 @@ class LightenDiffusion(Enhancer):
     """
 
     name = "lightendiffusion"
-    meta = PluginMeta(
-        description="LightenDiffusion: unsupervised latent-Retinex diffusion, DDIM 20 steps with seeded noise",
-        paper="Jiang et al., LightenDiffusion: Unsupervised Low-Light Image Enhancement with Latent-Retinex "
-              "Diffusion Models, ECCV 2024",
-        weights_hint=f"{AUTHORS_FILE} from {ORIGIN}",
-    )
+    meta = BUILTIN_ENHANCERS["lightendiffusion"].meta
 
     def __init__(self, weights: Optional[str] = None, seed: int = 0, steps: int = DEFAULT_STEPS,
                  max_megapixels: float = 4.0):
@@ -78,10 +73,6 @@ class LightenDiffusion(Enhancer):
         path = require_user_weights(self.name, AUTHORS_FILE, ORIGIN, explicit=weights)
         self.net, source, self.training_metadata = read_net(path)
         self.weights = describe(path, source=source)
-
-    @classmethod
-    def weights_status(cls) -> str:
-        return weights_line(AUTHORS_FILE, ORIGIN)
 
     def settings(self) -> Dict[str, Any]:
         """seed, steps and the network sizes (max_megapixels does not change outputs, so it is left out)."""

@@ -21,15 +21,15 @@ from typing import Any, Dict, Tuple
 import torch
 
 from facebench.checkpoint import CheckpointError
+from facebench.enhancers import BUILTIN_ENHANCERS
 from facebench.enhancers.authors_weights import flush_denormals, load_strict
 from facebench.enhancers.lightendiffusion.architecture import FULL, Architecture
 from facebench.enhancers.lightendiffusion.ctdn import CTDN
 from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet
 
-AUTHORS_FILE = "lightendiffusion/stage2_weight.pth.tar"  # inside $FACEBENCH_HOME
+_WEIGHTS = BUILTIN_ENHANCERS["lightendiffusion"].meta.weights  # declared where lightendiffusion is registered
+AUTHORS_FILE, ORIGIN = _WEIGHTS.file, _WEIGHTS.origin  # the file inside $FACEBENCH_HOME, where users get it
 AUTHORS_SOURCE = "https://github.com/JianghaiSCU/LightenDiffusion (authors' release)"
-ORIGIN = ("https://github.com/JianghaiSCU/LightenDiffusion (ckpt/stage2/stage2_weight.pth.tar, Google Drive / "
-          "Baidu links in its README), or train your own with `facebench train-enhancer lightendiffusion`")
 FACEBENCH_SOURCE = "facebench checkpoint"
 _PREFIX = "module."
 

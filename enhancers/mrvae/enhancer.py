@@ -28,15 +28,15 @@ from typing import Any, Dict, Optional
 import torch
 import torch.nn.functional as F
 
+from facebench.enhancers import BUILTIN_ENHANCERS
 from facebench.enhancers.mrvae.model import SIZE_MULTIPLE
 from facebench.enhancers.mrvae.weights import load_weights
-from facebench.plugin_api import Enhancer, PluginMeta
+from facebench.plugin_api import Enhancer
 from facebench.weights import MissingWeightsError, describe, facebench_home, find_user_weights
 
-SHIPPED_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "mrvae_cpu.pt"
-AUTHORS_FILE = "mrvae/authors.pt"
-ORIGIN = ("a TensorFlow checkpoint of the authors' code (https://github.com/csxuwu/MR-VAE; no trained weights "
-          "published) converted with `facebench convert-weights mrvae CKPT OUT.pt`")
+_WEIGHTS = BUILTIN_ENHANCERS["mrvae"].meta.weights.sources  # declared where mrvae is registered
+SHIPPED_WEIGHTS = _WEIGHTS["cpu"].path
+AUTHORS_FILE, ORIGIN = _WEIGHTS["authors"].file, _WEIGHTS["authors"].origin
 TRAIN_HINT = "facebench train-enhancer mrvae --out RUN (then --weights RUN/mrvae.pt)"
 VARIANTS = ("cpu", "authors")
 
@@ -77,11 +77,7 @@ class MRVAE(Enhancer):
     """
 
     name = "mrvae"
-    meta = PluginMeta(
-        description="MR-VAE: U-Net VAE global reconstruction + residual detail reconstruction (weights: see card)",
-        paper="Jiang, Wu, Zhang, Low-illumination image enhancement based on MR-VAE, Chinese J. Computers 2020",
-        weights_hint=f"cpu: shipped {SHIPPED_WEIGHTS.name} once trained; authors: {AUTHORS_FILE} from {ORIGIN}",
-    )
+    meta = BUILTIN_ENHANCERS["mrvae"].meta
 
     def __init__(self, weights: Optional[str] = None, variant: str = "cpu", noise_seed: Optional[int] = None,
                  resize: int = 0, max_pixels: int = 4_000_000):
@@ -110,13 +106,6 @@ class MRVAE(Enhancer):
         if found is None:
             raise MissingWeightsError(_missing("authors"))
         return found, "converted from a TensorFlow checkpoint of the authors' code"
-
-    @classmethod
-    def weights_status(cls) -> str:
-        cpu = f"shipped {SHIPPED_WEIGHTS}" if SHIPPED_WEIGHTS.is_file() else "not trained yet (see MODEL_CARD.md)"
-        found = find_user_weights(AUTHORS_FILE)
-        authors = f"found {found}" if found else f"missing: put {AUTHORS_FILE} in {facebench_home()} ({ORIGIN})"
-        return f"cpu: {cpu}; authors: {authors}"
 
     def settings(self) -> Dict[str, Any]:
         return {"noise_seed": self.config.noise_seed, "resize": self.config.resize,

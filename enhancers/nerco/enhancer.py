@@ -24,10 +24,11 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 
+from facebench.enhancers import BUILTIN_ENHANCERS
 from facebench.enhancers.authors_weights import load_strict
 from facebench.enhancers.nerco import weights_io
 from facebench.enhancers.nerco.model import NeRCoNet, infer_arch
-from facebench.plugin_api import Enhancer, PluginMeta
+from facebench.plugin_api import Enhancer
 
 MULTIPLE = 4  # H and W the networks accept are multiples of this ...
 MIN_SIDE = 8  # ... and at least this
@@ -64,11 +65,7 @@ class NeRCo(Enhancer):
     """
 
     name = "nerco"
-    meta = PluginMeta(
-        description="NeRCo: implicit neural representation + cooperative dual-loop GAN (authors' or trained weights)",
-        paper="Yang et al., Implicit Neural Representation for Cooperative Low-light Image Enhancement, ICCV 2023",
-        weights_hint=f"nerco/{{{','.join(weights_io.AUTHOR_FILES.values())}}} from {weights_io.ORIGIN}",
-    )
+    meta = BUILTIN_ENHANCERS["nerco"].meta
 
     def __init__(self, weights: Optional[str] = None):
         super().__init__()
@@ -98,7 +95,3 @@ class NeRCo(Enhancer):
         x = _resize(image * 2 - 1, network_size(*size))
         out = (self.net(x)["fake_B"] + 1) / 2
         return _resize(out, size).clamp(0, 1)
-
-    @classmethod
-    def weights_status(cls) -> str:
-        return weights_io.status()

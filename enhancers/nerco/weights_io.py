@@ -20,12 +20,13 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from facebench.checkpoint import CheckpointError, load_checkpoint
+from facebench.enhancers import BUILTIN_ENHANCERS
 from facebench.enhancers.authors_weights import flush_denormals, read_state_dict
 from facebench.weights import MissingWeightsError, WeightsInfo, describe, facebench_home, sha256_of
 
-AUTHOR_FILES = {"G_A": "latest_net_G_A.pth", "Pre": "latest_net_Pre.pth", "H": "latest_net_H.pth"}
-HOME_FOLDER = "nerco"
-ORIGIN = "https://github.com/Ysz2022/NeRCo (the LSRW- or LOL-trained model its README links)"
+_WEIGHTS = BUILTIN_ENHANCERS["nerco"].meta.weights  # folder, files and origin, declared where nerco is registered
+AUTHOR_FILES = dict(zip(("G_A", "Pre", "H"), _WEIGHTS.files))  # key prefix in NeRCoNet -> file
+HOME_FOLDER, ORIGIN = _WEIGHTS.folder, _WEIGHTS.origin
 SOURCE = "https://github.com/Ysz2022/NeRCo (authors' release)"
 _DROPPED_SUFFIXES = (".running_mean", ".running_var", ".num_batches_tracked")
 _FILES = ", ".join(AUTHOR_FILES.values())
@@ -89,12 +90,3 @@ def weights_info(path: "str | Path", source: str) -> WeightsInfo:
         return describe(path, source)
     text = "".join(f"{prefix} {sha256_of(path / name)}\n" for prefix, name in AUTHOR_FILES.items())
     return WeightsInfo(path=str(path.resolve()), sha256=hashlib.sha256(text.encode()).hexdigest(), source=source)
-
-
-def status() -> str:
-    """One line for `facebench list`: the folder found, or where to put the authors' files."""
-    folder = facebench_home() / HOME_FOLDER
-    if not _missing_files(folder):
-        return f"found: {folder}"
-    return (f"missing: put {_FILES} in {folder} or pass --weights DIR (from {ORIGIN}); "
-            f"or train: facebench train-enhancer nerco")

@@ -69,6 +69,26 @@ def test_batches_depend_only_on_seed_and_step(folders):
     assert dark.mean() < 0.5 * bright.mean()  # synthetic darkening
 
 
+def test_synthetic_darks_reach_darkface_brightness(folders):
+    """DARK FACE frames have mean brightness 0.021..0.054; synthetic training darks must cover it (the old
+    exposure model's darks had means 0.07..0.22 and never did)."""
+    source = PairSource(_config(folders, synthetic_fraction=1.0, qfs=()).data)
+    rng = np.random.default_rng(0)
+    means = np.array([source._example(rng)[0].mean() / 255 for _ in range(200)])
+    assert means.min() < 0.02 and np.mean(means < 0.054) > 0.3 and means.max() > 0.12
+
+
+@pytest.mark.parametrize("bad", [(0.0, 0.2), (0.3, 0.1), (0.1, 1.5)])
+def test_bad_brightness_range_is_one_line_error(folders, bad):
+    with pytest.raises(ValueError, match="brightness_range must be 0 < low <= high <= 1"):
+        DataConfig(paired=(str(folders / "paired"),), brightness_range=bad)
+    result = CliRunner().invoke(facebench_main, ["train-enhancer", "mrvae", "--out", str(folders / "run"),
+                                                 "--paired", str(folders / "paired"), "--brightness-range",
+                                                 *map(str, bad)])
+    assert result.exit_code != 0 and "brightness_range must be" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_losses_reduce_over_height_as_the_tf_graph():
     """Against the authors' NHWC formulas (reduce_sum over axis 1 = height, then reduce_mean)."""
     g = torch.Generator().manual_seed(0)
@@ -138,7 +158,7 @@ def test_command_trains_weights_the_enhancer_loads(folders, tmp_path):
 
 def test_presets():
     common = dict(paired=("p",), synthetic=(), holdout=25, width=None, crop=None, resize=None, qfs=None, steps=None,
-                  batch_size=None, lr=1e-3, synthetic_fraction=0.5, exposure_range=(0.02, 0.2), seed=0,
+                  batch_size=None, lr=1e-3, synthetic_fraction=0.5, brightness_range=(0.012, 0.2), seed=0,
                   save_every=200, log_every=20)
     cpu, paper = build_config(paper=False, **common), build_config(paper=True, **common)
     assert cpu.architecture.width == 16 and cpu.data.crop == 128 and cpu.data.qfs == tuple(range(60, 101))

@@ -5,10 +5,11 @@ Sources:
                     `holdout` pairs by name of each folder are never loaded: they are kept for
                     validation and test (for ../shared/data/paired/sice_part1 they are the MLSM
                     validation + test pairs).
-    synthetic folders  normal-light photos, darkened on the fly with the physical low-light model
-                    (facebench.lowlight: exposure log-uniform in `exposure_range`, Poisson-Gaussian noise).
-Every dark input is then JPEG-compressed (OpenCV) at a QF drawn from `qfs` (empty = never), since
-facebench evaluates on dark, compressed frames. Crops: a random `crop` x `crop` window with a random
+    synthetic folders  normal-light photos, darkened on the fly by `facebench.lowlight.darken_like_darkface`
+                    (DARK FACE's night camera: Poisson-Gaussian noise of DARK FACE's level, colour noise
+                    reduction) to a mean brightness drawn log-uniformly from `brightness_range`.
+Every dark input is then (after darkening) JPEG-compressed (OpenCV) at a QF drawn from `qfs` (empty =
+never), since facebench evaluates on dark, compressed frames. Crops: a random `crop` x `crop` window with a random
 flip / 90-degree rotation, or (`resize` > 0, the authors' recipe) the whole image resized to
 `resize` x `resize` without augmentation. Batch `step` depends only on (seed, step), so a resumed
 run sees the same batches. Batches: Tensor[B, 3, S, S] float32 RGB in [0, 1].
@@ -25,7 +26,7 @@ import torch
 
 from facebench.datasets.images import IMAGE_SUFFIXES, images_under, read_image
 from facebench.degrade import jpeg_roundtrip
-from facebench.lowlight import darken, sample_model
+from facebench.lowlight import darken_like_darkface
 from facebench.pairs import find_pairs, read_pair
 
 Pair = Tuple[np.ndarray, np.ndarray]  # (low, high) uint8 RGB [H, W, 3] of equal size
@@ -33,13 +34,17 @@ Pair = Tuple[np.ndarray, np.ndarray]  # (low, high) uint8 RGB [H, W, 3] of equal
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Where pairs come from and how each batch is cut (everything that changes the batches)."""
+    """Where pairs come from and how each batch is cut (everything that changes the batches).
+
+    `brightness_range`: mean brightness (fraction of full scale, noise-free) of synthetic darks, drawn
+    log-uniformly; it must reach DARK FACE's frames (0.021..0.054; SICE lows are 0.045..0.14).
+    """
 
     paired: Tuple[str, ...] = ()
     synthetic: Tuple[str, ...] = ()
     holdout: int = 25
     synthetic_fraction: float = 0.5
-    exposure_range: Tuple[float, float] = (0.02, 0.2)
+    brightness_range: Tuple[float, float] = (0.012, 0.2)
     qfs: Tuple[int, ...] = tuple(range(60, 101))
     crop: int = 128
     resize: int = 0
@@ -54,6 +59,8 @@ class DataConfig:
             raise ValueError(f"crop / resize {side}: must be a positive multiple of 16")
         if not 0 <= self.synthetic_fraction <= 1 or self.holdout < 0 or self.batch_size < 1:
             raise ValueError("synthetic_fraction must be in [0, 1], holdout >= 0, batch_size >= 1")
+        if len(self.brightness_range) != 2 or not 0 < self.brightness_range[0] <= self.brightness_range[1] <= 1:
+            raise ValueError(f"brightness_range must be 0 < low <= high <= 1, got {self.brightness_range}")
 
 
 def training_pairs(folder: "str | Path", holdout: int) -> List[Pair]:
@@ -109,7 +116,8 @@ class PairSource:
         synthetic = not self.pairs or (self.photos and rng.random() < c.synthetic_fraction)
         if synthetic:
             (high,) = self._window([self.photos[rng.integers(len(self.photos))]], rng)
-            low = darken(high, sample_model(rng, c.exposure_range), rng)
+            lo, hi = np.log(c.brightness_range)
+            low = darken_like_darkface(high, float(np.exp(rng.uniform(lo, hi))), rng)
         else:
             low, high = self._window(self.pairs[rng.integers(len(self.pairs))], rng)
         if c.qfs:

@@ -3,6 +3,8 @@
 Presets (an option given on the command line overrides its preset value):
     cpu    width 16 (~4.3 M parameters, ~17 MB), random 128 x 128 crops with flips / rotations, batch 4,
            dark inputs JPEG-compressed at QF 60..100, 6000 steps.
+Synthetic darks (both presets): `--synthetic` photos through DARK FACE's night camera
+(facebench.lowlight.darken_like_darkface) at a mean brightness log-uniform in --brightness-range.
     paper  the authors' config: width 64 (67,982,025 values), whole images resized to 512 x 512, no
            augmentation, no JPEG, batch 4, 20000 steps. For a GPU; ~100x the CPU preset's cost per step.
 Both: Adam, lr 1e-3 * 0.96^(step / 5000) floored at 1e-6, loss 10 L2(GR) + L1(DR) + KL + content.
@@ -42,7 +44,7 @@ def parse_qfs(text: str) -> Tuple[int, ...]:
 
 
 def build_config(paper: bool, paired, synthetic, holdout, width, crop, resize, qfs, steps, batch_size, lr,
-                 synthetic_fraction, exposure_range, seed, save_every, log_every) -> TrainConfig:
+                 synthetic_fraction, brightness_range, seed, save_every, log_every) -> TrainConfig:
     """The TrainConfig of the command line: preset values for every option left at None."""
     preset = PRESETS["paper" if paper else "cpu"]
 
@@ -50,7 +52,7 @@ def build_config(paper: bool, paired, synthetic, holdout, width, crop, resize, q
         return preset[key] if value is None else value
 
     data = DataConfig(paired=tuple(paired), synthetic=tuple(synthetic), holdout=holdout,
-                      synthetic_fraction=synthetic_fraction, exposure_range=tuple(exposure_range),
+                      synthetic_fraction=synthetic_fraction, brightness_range=tuple(brightness_range),
                       qfs=parse_qfs(pick(qfs, "qfs")), crop=pick(crop, "crop"), resize=pick(resize, "resize"),
                       batch_size=pick(batch_size, "batch_size"), seed=seed)
     return TrainConfig(data=data, architecture=MRVAEConfig(pick(width, "width")), steps=pick(steps, "steps"), lr=lr,
@@ -62,7 +64,7 @@ def build_config(paper: bool, paired, synthetic, holdout, width, crop, resize, q
 @click.option("--paired", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Folder with low/ and high/ pairs (e.g. SICE part 1). Repeatable.")
 @click.option("--synthetic", multiple=True, type=click.Path(exists=True, file_okay=False),
-              help="Normal-light photos darkened on the fly (facebench.lowlight) into pairs. Repeatable.")
+              help="Normal-light photos darkened on the fly (DARK FACE-like night camera) into pairs. Repeatable.")
 @click.option("--holdout", default=25, show_default=True, type=click.IntRange(min=0),
               help="The last N pairs by name of each --paired folder are never used (validation + test).")
 @click.option("--paper", is_flag=True, help="The authors' config (width 64, 512 x 512, no JPEG); for a GPU.")
@@ -76,8 +78,9 @@ def build_config(paper: bool, paired, synthetic, holdout, width, crop, resize, q
 @click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
 @click.option("--synthetic-fraction", default=0.5, show_default=True, type=click.FloatRange(0, 1),
               help="Share of synthetic pairs when both sources are given.")
-@click.option("--exposure-range", nargs=2, type=float, default=(0.02, 0.2), show_default=True,
-              help="Exposure (fraction of linear light) of the synthetic darkening.")
+@click.option("--brightness-range", nargs=2, type=float, default=(0.012, 0.2), show_default=True,
+              help="Mean brightness (0..1, log-uniform) of synthetic darks, made by DARK FACE's night camera "
+                   "(facebench.lowlight.darken_like_darkface); DARK FACE frames are 0.021..0.054.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--save-every", default=200, show_default=True, type=click.IntRange(min=1))
 @click.option("--log-every", default=20, show_default=True, type=click.IntRange(min=1))

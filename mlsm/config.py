@@ -35,6 +35,9 @@ class ModelConfig:
             map, CBAM's global pooling (default: it measured better, see `facebench.mlsm.blocks`).
         refine_width: channels of the image-space refinement head after D_N (`facebench.mlsm.refine`,
             our extension; 0 = none, the paper's model).
+        refine_context: dilated 3x3 convs (dilations 2, 4, 8, ...) appended to the refinement head's body;
+            they widen what it sees from 9x9 px to 9 + 4 (2**refine_context - 1) px (37 px for 3), the
+            size of the faces it loses (0 = the plain head).
         no_mapping: True builds the "encoder-decoder without latent mapping" of Table V.
     """
 
@@ -50,6 +53,7 @@ class ModelConfig:
     norm: str = "none"
     attention_window: int = 0
     refine_width: int = 0
+    refine_context: int = 0
     no_mapping: bool = False
 
     def __post_init__(self) -> None:
@@ -66,6 +70,9 @@ class ModelConfig:
             raise ValueError(f"attention_window must be >= 0, got {self.attention_window}")
         if self.refine_width < 0 or (self.refine_width and self.no_mapping):
             raise ValueError(f"refine_width must be >= 0 and needs the mapping model, got {self.refine_width}")
+        if self.refine_context < 0 or (self.refine_context and not self.refine_width):
+            raise ValueError(f"refine_context must be >= 0 and needs a refinement head (refine_width), "
+                             f"got {self.refine_context}")
         if self.norm not in ("none", "instance"):
             raise ValueError(f"norm must be 'none' or 'instance', got {self.norm!r}")
 

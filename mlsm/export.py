@@ -26,8 +26,8 @@ def load_export(path: Path, model: MLSM) -> Dict[str, Any]:
         return {"config": config, "stages": {}}
     checkpoint = load_checkpoint(path)
     saved = ModelConfig.from_dict(checkpoint["metadata"]["config"]).as_dict()  # fields added later: defaults
-    adds_refine = bool(config["refine_width"]) and not saved.get("refine_width") and \
-        {**saved, "refine_width": config["refine_width"]} == config
+    head = {"refine_width": config["refine_width"], "refine_context": config["refine_context"]}
+    adds_refine = bool(config["refine_width"]) and not saved["refine_width"] and {**saved, **head} == config
     if saved != config and not adds_refine:
         raise ValueError(f"{path}: was trained with config {saved}, not {config} "
                          "(use another --out or the same options)")

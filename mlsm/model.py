@@ -30,7 +30,7 @@ class MLSM(nn.Module):
             self.vae_normal = MultiLevelVAE(config)
             self.mapping = MultiLevelMapping(config)
         if config.refine_width:
-            self.refine = RefineHead(config.refine_width)
+            self.refine = RefineHead(config.refine_width, context=config.refine_context)
 
     def map_latents(self, dark: torch.Tensor):
         """E_C means then {M_i}: dark [B, 3, H, W] -> (mapped latents, dark latent means), level 0 first."""

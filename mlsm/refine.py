@@ -40,14 +40,18 @@ def recompose(dark: torch.Tensor, enhanced: torch.Tensor, radius: int = 8, eps: 
 
 
 class RefineHead(nn.Module):
-    """(x, y) -> refined image, all Tensor[B, 3, H, W] in [0, 1]; `convs` 3x3 convs of `width` channels."""
+    """(x, y) -> refined image, all Tensor[B, 3, H, W] in [0, 1]; `convs` 3x3 convs of `width` channels,
+    then `context` dilated 3x3 convs (dilation 2, 4, ...): the head sees 9 + 4 (2**context - 1) px."""
 
-    def __init__(self, width: int = 16, convs: int = 4, radius: int = 8):
+    def __init__(self, width: int = 16, convs: int = 4, radius: int = 8, context: int = 0):
         super().__init__()
         self.radius = radius
         layers = [nn.Conv2d(9, width, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(convs - 2):
             layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True)]
+        for level in range(1, context + 1):
+            dilation = 2 ** level
+            layers += [nn.Conv2d(width, width, 3, padding=dilation, dilation=dilation), nn.ReLU(inplace=True)]
         self.body = nn.Sequential(*layers)
         self.out = nn.Conv2d(width, 3, 3, padding=1)
         nn.init.zeros_(self.out.weight)

@@ -16,6 +16,7 @@ from facebench.checkpoint import load_checkpoint
 from facebench.mlsm.config import LossConfig, ModelConfig
 from facebench.mlsm.data import DataConfig
 from facebench.mlsm.model import MLSM
+from facebench.mlsm.refine import RefineHead
 from facebench.mlsm.train import MLSMTrainer, TrainOptions
 from facebench.training import DistributedContext
 
@@ -195,10 +196,29 @@ def test_untrained_refinement_head_returns_the_papers_output():
         assert torch.equal(model(dark), decoded.clamp(0, 1))
 
 
-def test_refine_stage_trains_only_the_head_and_adds_it_to_a_finished_run(tmp_path):
+@pytest.mark.parametrize("context, seen", [(0, 9), (2, 21)])
+def test_refinement_head_sees_exactly_its_stated_window(context, seen):
+    """Gradient support of one output pixel: 9 + 4 (2**context - 1) px of the dark input, no more."""
+    torch.manual_seed(0)
+    head = RefineHead(width=8, context=context)
+    torch.nn.init.normal_(head.out.weight)  # the zero-initialised last conv would hide every input
+    dark = torch.rand(1, 3, 61, 61, requires_grad=True)
+    decoded = torch.full((1, 3, 61, 61), 0.5)
+    head.out(head.body(torch.cat([dark, decoded, decoded], 1)))[0, :, 30, 30].sum().backward()
+    rows, cols = dark.grad[0].abs().sum(0).nonzero().unbind(1)
+    assert (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == (seen, seen)
+
+
+def test_refine_context_needs_a_head():
+    with pytest.raises(ValueError, match="refine_context must be >= 0 and needs a refinement head"):
+        ModelConfig(refine_context=2)
+
+
+@pytest.mark.parametrize("context", [0, 2])
+def test_refine_stage_trains_only_the_head_and_adds_it_to_a_finished_run(tmp_path, context):
     plain = _trainer(tmp_path, steps=2, vae_steps=2)
     plain.run()
-    cfg = ModelConfig(**{**TINY.as_dict(), "refine_width": 8})
+    cfg = ModelConfig(**{**TINY.as_dict(), "refine_width": 8, "refine_context": context})
     refined = MLSMTrainer(cfg, LOSS, _data(), TrainOptions(out_dir=str(tmp_path), progress=False, batch_size=2,
                                                            refine_steps=2, resume=True, stage="refine"))
     before = {k: v.clone() for k, v in refined.model.state_dict().items()}
@@ -207,4 +227,5 @@ def test_refine_stage_trains_only_the_head_and_adds_it_to_a_finished_run(tmp_pat
     after = refined.model.state_dict()
     changed = {k for k in after if not torch.equal(after[k], before[k])}
     assert changed and all(k.startswith("refine.") for k in changed)
-    assert load_checkpoint(tmp_path / "mlsm.pt")["metadata"]["config"]["refine_width"] == 8
+    saved = load_checkpoint(tmp_path / "mlsm.pt")["metadata"]["config"]
+    assert (saved["refine_width"], saved["refine_context"]) == (8, context)

@@ -107,13 +107,13 @@ def test_missing_weights_give_one_actionable_line(tmp_path, monkeypatch):
     monkeypatch.setenv("FACEBENCH_HOME", str(tmp_path))
     monkeypatch.setattr("facebench.enhancers.mrvae.enhancer.SHIPPED_WEIGHTS", tmp_path / "mrvae_cpu.pt")
     monkeypatch.setattr(PackagedFile, "path", tmp_path / "mrvae_cpu.pt")  # what `facebench list` reports
-    for variant, needle in (("cpu", "not trained yet"), ("authors", "mrvae/authors.pt")):
+    for variant, needle in (("cpu", "missing from the package"), ("authors", "mrvae/authors.pt")):
         with pytest.raises(MissingWeightsError) as error:
             MRVAE(variant=variant)
         assert needle in str(error.value) and "\n" not in str(error.value)
         assert "convert-weights mrvae" in str(error.value)
     status = MRVAE.weights_status()
-    assert "not trained yet" in status and "missing: put mrvae/authors.pt" in status and "\n" not in status
+    assert "missing from the package" in status and "missing: put mrvae/authors.pt" in status and "\n" not in status
 
 
 def test_a_file_of_another_model_is_refused(tmp_path):

@@ -59,7 +59,7 @@ class MRVAESettings:
 
 def _missing(variant: str) -> str:
     if variant == "cpu":
-        return (f"mrvae: the project's CPU weights are not trained yet ({SHIPPED_WEIGHTS} missing): train them with "
+        return (f"mrvae: the project's shipped CPU weights {SHIPPED_WEIGHTS} are missing from the package: train them with "
                 f"`{TRAIN_HINT}`, or use variant 'authors' / --weights PATH with {ORIGIN}")
     return (f"mrvae: weights not found: put {AUTHORS_FILE} in {facebench_home()} (or set $FACEBENCH_HOME, or pass "
             f"--weights PATH); it is {ORIGIN}; facebench never downloads weights")

@@ -41,7 +41,7 @@ def recompose(dark: torch.Tensor, enhanced: torch.Tensor, radius: int = 8, eps: 
 
 class RefineHead(nn.Module):
     """(x, y) -> refined image, all Tensor[B, 3, H, W] in [0, 1]; `convs` 3x3 convs of `width` channels,
-    then `context` dilated 3x3 convs (dilation 2, 4, ...): the head sees 9 + 4 (2**context - 1) px."""
+    then `context` dilated 3x3 convs (dilation 2, 4, ...): with 4 convs it sees 9 + 4 (2**context - 1) px."""
 
     def __init__(self, width: int = 16, convs: int = 4, radius: int = 8, context: int = 0):
         super().__init__()

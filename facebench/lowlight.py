@@ -48,6 +48,19 @@ def sample_model(rng: np.random.Generator, exposure_range: Tuple[float, float] =
     return LowLightModel(exposure=float(np.exp(rng.uniform(lo, hi))))
 
 
+def check_brightness_range(brightness_range: Tuple[float, float]) -> None:
+    """One-line ValueError unless `brightness_range` is (low, high) with 0 < low <= high <= 1."""
+    if len(brightness_range) != 2 or not 0 < brightness_range[0] <= brightness_range[1] <= 1:
+        raise ValueError(f"brightness_range must be 0 < low <= high <= 1, got {tuple(brightness_range)}")
+
+
+def sample_brightness(rng: np.random.Generator, brightness_range: Tuple[float, float]) -> float:
+    """A mean brightness (fraction of full scale) drawn log-uniformly from `brightness_range`, for
+    `darken_like_darkface`."""
+    lo, hi = np.log(brightness_range)
+    return float(np.exp(rng.uniform(lo, hi)))
+
+
 def darken(rgb: np.ndarray, model: LowLightModel, rng: np.random.Generator) -> np.ndarray:
     """Apply `model` to uint8 RGB [H, W, 3]; returns uint8 RGB [H, W, 3]."""
     linear = (rgb.astype(np.float64) / 255.0) ** model.gamma

@@ -29,7 +29,7 @@ import torch
 from facebench.datasets.dataset import DatasetError
 from facebench.datasets.images import IMAGE_SUFFIXES, images_under, read_image
 from facebench.degrade import jpeg_roundtrip
-from facebench.lowlight import darken_like_darkface
+from facebench.lowlight import check_brightness_range, darken_like_darkface, sample_brightness
 from facebench.pairs import find_pairs, read_pair
 
 
@@ -69,8 +69,7 @@ class DataConfig:
             raise ValueError(f"val_count and test_count must be >= 0, got {self.val_count}, {self.test_count}")
         if not 0 < self.scale_range[0] <= self.scale_range[1]:
             raise ValueError(f"scale_range must be 0 < low <= high, got {self.scale_range}")
-        if not 0 < self.brightness_range[0] <= self.brightness_range[1] <= 1:
-            raise ValueError(f"brightness_range must be 0 < low <= high <= 1, got {self.brightness_range}")
+        check_brightness_range(self.brightness_range)
 
 
 def _fit(rgb: np.ndarray, max_side: int) -> np.ndarray:
@@ -164,8 +163,7 @@ class TrainingData:
 
     def _synthetic_pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
         (normal,) = self._crop(rng, self.synthetic[int(rng.integers(len(self.synthetic)))])
-        low, high = np.log(self.config.brightness_range)
-        target = float(np.exp(rng.uniform(low, high)))
+        target = sample_brightness(rng, self.config.brightness_range)
         return self._compress(rng, darken_like_darkface(normal, target, rng)), normal
 
     def _pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from facebench.degrade import jpeg_bytes, jpeg_roundtrip, parse_qf, qf_label
-from facebench.lowlight import LowLightModel, darken, darken_like_darkface, night_camera, smooth_chroma
+from facebench.lowlight import (LowLightModel, check_brightness_range, darken, darken_like_darkface, night_camera,
+                                sample_brightness, smooth_chroma)
 
 
 def _photo():
@@ -71,3 +72,12 @@ def test_smooth_chroma_reduces_colour_noise_and_keeps_luma():
         return cv2.cvtColor(im, cv2.COLOR_RGB2YCrCb).astype(float)
     assert ycc(smoothed)[..., 1:].std() < 0.6 * ycc(noisy)[..., 1:].std()
     assert np.abs(ycc(smoothed)[..., 0] - ycc(noisy)[..., 0]).mean() < 1.0
+
+
+def test_brightness_is_drawn_log_uniformly_inside_its_range():
+    rng = np.random.default_rng(0)
+    draws = np.array([sample_brightness(rng, (0.012, 0.2)) for _ in range(4000)])
+    assert draws.min() >= 0.012 and draws.max() <= 0.2
+    assert abs(np.median(draws) - np.sqrt(0.012 * 0.2)) < 0.003  # log-uniform: median = geometric mean
+    with pytest.raises(ValueError, match=r"brightness_range must be 0 < low <= high <= 1, got \(0.3, 0.1\)"):
+        check_brightness_range((0.3, 0.1))

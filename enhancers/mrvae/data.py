@@ -26,7 +26,7 @@ import torch
 
 from facebench.datasets.images import IMAGE_SUFFIXES, images_under, read_image
 from facebench.degrade import jpeg_roundtrip
-from facebench.lowlight import darken_like_darkface
+from facebench.lowlight import check_brightness_range, darken_like_darkface, sample_brightness
 from facebench.pairs import find_pairs, read_pair
 
 Pair = Tuple[np.ndarray, np.ndarray]  # (low, high) uint8 RGB [H, W, 3] of equal size
@@ -59,8 +59,7 @@ class DataConfig:
             raise ValueError(f"crop / resize {side}: must be a positive multiple of 16")
         if not 0 <= self.synthetic_fraction <= 1 or self.holdout < 0 or self.batch_size < 1:
             raise ValueError("synthetic_fraction must be in [0, 1], holdout >= 0, batch_size >= 1")
-        if len(self.brightness_range) != 2 or not 0 < self.brightness_range[0] <= self.brightness_range[1] <= 1:
-            raise ValueError(f"brightness_range must be 0 < low <= high <= 1, got {self.brightness_range}")
+        check_brightness_range(self.brightness_range)
 
 
 def training_pairs(folder: "str | Path", holdout: int) -> List[Pair]:
@@ -116,8 +115,7 @@ class PairSource:
         synthetic = not self.pairs or (self.photos and rng.random() < c.synthetic_fraction)
         if synthetic:
             (high,) = self._window([self.photos[rng.integers(len(self.photos))]], rng)
-            lo, hi = np.log(c.brightness_range)
-            low = darken_like_darkface(high, float(np.exp(rng.uniform(lo, hi))), rng)
+            low = darken_like_darkface(high, sample_brightness(rng, c.brightness_range), rng)
         else:
             low, high = self._window(self.pairs[rng.integers(len(self.pairs))], rng)
         if c.qfs:

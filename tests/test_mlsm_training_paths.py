@@ -72,6 +72,7 @@ def _rank_main(rank: int, init_file: str, out: str, result: str) -> None:
     mapping, disc = _one_mapping_step(trainer)
     if rank == 0:
         torch.save({"mapping": mapping, "disc": disc}, result)
+    torch.distributed.barrier()  # tear down together: a rank leaving while its peer still works can abort gloo
     torch.distributed.destroy_process_group()
 
 

@@ -7,7 +7,9 @@ Sources (any may be empty):
     synthetic folders: normal-light photos darkened by `facebench.lowlight.darken_like_darkface` (a night
         camera calibrated on DARK FACE: Poisson-Gaussian noise, colour noise reduction) to a mean
         brightness log-uniform in `brightness_range`, making extra (dark, normal) pairs; they also
-        serve as normal-light images for VAE_N.
+        serve as normal-light images for VAE_N. A `street_lights` share of them is first lit as a night
+        street (`facebench.night_lighting`: street-light glows, then lamps in both images), so the dark
+        input's brightness varies up to 100x across the crop while the target stays evenly lit.
 Every dark input is JPEG-compressed (OpenCV) at a QF drawn from `qfs` after cropping, as in the paper
 (compression after darkening). Pairs, pooled and sorted by folder then name, are split from the end:
 the last `test_count` are never loaded (reserved for reporting), the `val_count` before them are held
@@ -30,6 +32,7 @@ from facebench.datasets.dataset import DatasetError
 from facebench.datasets.images import IMAGE_SUFFIXES, images_under, read_image
 from facebench.degrade import jpeg_roundtrip
 from facebench.lowlight import check_brightness_range, darken_like_darkface, sample_brightness
+from facebench.night_lighting import add_lamps, draw_lamps, glow_map, light_scene
 from facebench.pairs import find_pairs, read_pair
 
 
@@ -49,6 +52,7 @@ class DataConfig:
         synthetic_fraction: share of synthetic pairs in paired batches when real pairs exist.
         brightness_range: mean brightness (fraction of full scale, noise-free) of synthetic dark crops,
             drawn log-uniformly; it must reach DARK FACE's frames (0.021..0.054; SICE lows are 0.045..0.14).
+        street_lights: share of synthetic pairs lit as a night street (0 = none, the pairs of earlier runs).
     """
 
     paired: Tuple[str, ...] = ()
@@ -63,6 +67,7 @@ class DataConfig:
     scale_range: Tuple[float, float] = (0.5, 1.0)
     synthetic_fraction: float = 0.5
     brightness_range: Tuple[float, float] = (0.012, 0.2)
+    street_lights: float = 0.0
 
     def __post_init__(self) -> None:
         if self.val_count < 0 or self.test_count < 0:
@@ -70,6 +75,8 @@ class DataConfig:
         if not 0 < self.scale_range[0] <= self.scale_range[1]:
             raise ValueError(f"scale_range must be 0 < low <= high, got {self.scale_range}")
         check_brightness_range(self.brightness_range)
+        if not 0 <= self.street_lights <= 1:
+            raise ValueError(f"street_lights must be a share in [0, 1], got {self.street_lights}")
 
 
 def _fit(rgb: np.ndarray, max_side: int) -> np.ndarray:
@@ -138,7 +145,8 @@ class TrainingData:
                 "dark_images": len(self.dark), "normal_images": len(self.normal),
                 "synthetic_sources": len(self.synthetic), "qfs": [min(c.qfs), max(c.qfs)] if c.qfs else [],
                 "crop": c.crop, "max_side": c.max_side, "scale_range": list(c.scale_range),
-                "synthetic_fraction": c.synthetic_fraction, "brightness_range": list(c.brightness_range)}
+                "synthetic_fraction": c.synthetic_fraction, "brightness_range": list(c.brightness_range),
+                "street_lights": c.street_lights}
 
     def _crop(self, rng: np.random.Generator, *images: np.ndarray) -> List[np.ndarray]:
         """The same random rescale (`scale_range`), crop (offsets multiples of 8) and flip of all images."""
@@ -164,7 +172,20 @@ class TrainingData:
     def _synthetic_pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
         (normal,) = self._crop(rng, self.synthetic[int(rng.integers(len(self.synthetic)))])
         target = sample_brightness(rng, self.config.brightness_range)
+        if self.config.street_lights and rng.random() < self.config.street_lights:
+            return self._street_pair(rng, normal, target)
         return self._compress(rng, darken_like_darkface(normal, target, rng)), normal
+
+    def _street_pair(self, rng: np.random.Generator, normal: np.ndarray, target: float
+                     ) -> Tuple[np.ndarray, np.ndarray]:
+        """`normal` lit by street-light glows, darkened to mean `target`, lamps added; the target is `normal`
+        with the same lamps. Glows and lamps are drawn on a frame twice the crop's size whose centre is the
+        crop: glows 6-30% of the crop wide, about one lamp per 256 px crop (the embedded face set's density)."""
+        h, w = normal.shape[:2]
+        illumination = glow_map(rng, 2 * w, 2 * h)[h // 2:h // 2 + h, w // 2:w // 2 + w]
+        lamps = draw_lamps(rng, 2 * w, 2 * h, left=w // 2, top=h // 2)
+        dark = add_lamps(darken_like_darkface(light_scene(normal, illumination), target, rng), lamps)
+        return self._compress(rng, dark), add_lamps(normal, lamps)
 
     def _pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
         use_synthetic = self.synthetic and (not self.pairs or rng.random() < self.config.synthetic_fraction)

@@ -12,12 +12,13 @@ labels (tables below), brightness and sensor noise match the real night frames. 
    of face heights (relative to the image height); its contrast raised and its brightness set
    relative to its surroundings as in DARK FACE; pasted without overlap fully inside the image with a
    feathered edge (alpha >= 0.5 on the outermost pixels, so the visible face fills the box);
-3. lighting: the scene is multiplied by a dim floor plus two to six street-light glows (in [0.01, 1]);
+3. lighting: the scene is multiplied by a dim floor plus two to six street-light glows (in [0.01, 1];
+   `facebench.night_lighting.glow_map`);
 4. darkening: `facebench.lowlight` (physical model) with the exposure that gives a mean brightness
    drawn log-uniformly from DARK FACE's range, and a sensor whose noise matches DARK FACE's, followed by
    a camera's colour noise reduction (chroma blur);
 5. light sources: a few small saturated lamps with halos added in linear light (DARK FACE frames hold
-   street lamps and signs: about 0.1-0.5% of their pixels are above 200).
+   street lamps and signs: about 0.1-0.5% of their pixels are above 200; `facebench.night_lighting`).
 
 The box of each face is exactly the pasted extent: (x, y, x + w, y + h), integers, in pixels.
 
@@ -40,6 +41,7 @@ import numpy as np
 import skimage.data
 
 from facebench import lowlight
+from facebench.night_lighting import add_lamps, draw_lamps, glow_map
 
 GENERATOR_VERSION = 3
 NAME = "synthetic-lfw-dark (SYNTHETIC)"
@@ -119,10 +121,11 @@ def generate_image(config: SyntheticConfig, index: int) -> SyntheticImage:
     empty = rng.random() < config.empty_fraction
     wanted = 0 if empty else min(_draw_count(rng), config.max_faces)
     boxes = _paste_faces(scene, rng, wanted, config)
-    bright = np.round(np.clip(scene * _lighting(rng, config.width, config.height)[:, :, None], 0, 1) * 255)
+    bright = np.round(np.clip(scene * glow_map(rng, config.width, config.height)[:, :, None], 0, 1) * 255)
     bright = bright.astype(np.uint8)
     model = lowlight.night_camera(bright, _quantile(rng, (0.0, 1.0), _MEAN_BRIGHTNESS))
-    dark = _add_lamps(lowlight.smooth_chroma(lowlight.darken(bright, model, rng)), rng, model.gamma)
+    dark = lowlight.smooth_chroma(lowlight.darken(bright, model, rng))
+    dark = add_lamps(dark, draw_lamps(rng, config.width, config.height), model.gamma)
     return SyntheticImage(dark=dark, bright=bright, boxes=np.array(boxes, dtype=np.float64).reshape(-1, 4),
                           exposure=model.exposure)
 
@@ -219,41 +222,3 @@ def _feather(w: int, h: int) -> np.ndarray:
     dist_y = np.minimum(np.arange(h), np.arange(h)[::-1])
     dist = np.minimum(dist_y[:, None], dist_x[None, :]).astype(np.float64)
     return np.clip(0.5 + 0.5 * dist / max(0.2 * min(w, h), 1.0), 0.5, 1.0)
-
-
-def _lighting(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
-    """A smooth illumination map [H, W] in [floor, 1]: a dim floor (0.01..0.06) plus two to six street-light
-    glows centred at 30-80% of the height (where the faces are), the first at full strength, the others
-    0.05..1 of it (log-uniform).
-
-    Computed on a grid 8x coarser and resized (the map is smooth, and full size costs ~20 ms).
-    """
-    small_w, small_h = max(width // 8, 1), max(height // 8, 1)
-    ys, xs = np.mgrid[0:small_h, 0:small_w].astype(np.float64) * 8
-    glow = np.zeros((small_h, small_w))
-    for k in range(int(rng.integers(2, 7))):
-        cx, cy = rng.uniform(0, width), rng.uniform(0.3, 0.8) * height
-        sigma = rng.uniform(0.03, 0.15) * max(width, height)
-        strength = 1.0 if k == 0 else np.exp(rng.uniform(np.log(0.05), 0.0))
-        glow = np.maximum(glow, strength * np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma ** 2)))
-    floor = rng.uniform(0.01, 0.06)
-    return floor + (1 - floor) * cv2.resize(glow, (width, height), interpolation=cv2.INTER_LINEAR)
-
-
-def _add_lamps(dark: np.ndarray, rng: np.random.Generator, gamma: float) -> np.ndarray:
-    """`dark` (uint8 RGB [H, W, 3]) plus two to six small saturated light sources with halos, in linear light.
-
-    A lamp is peak * exp(-r^2 / (2 sigma^2)) ** 1.5 (peak 2..30 times full scale, sigma 1.5..5 px): its core
-    saturates, its halo fades into the dark scene.
-    """
-    height, width = dark.shape[:2]
-    linear = (dark.astype(np.float64) / 255.0) ** gamma
-    for _ in range(int(rng.integers(2, 7))):
-        cx, cy = rng.uniform(0, width), rng.uniform(0, 0.75 * height)
-        sigma, peak, color = rng.uniform(1.5, 5.0), rng.uniform(2.0, 30.0), rng.uniform(0.6, 1.0, size=3)
-        x1, x2 = int(max(cx - 6 * sigma, 0)), int(min(cx + 6 * sigma + 1, width))
-        y1, y2 = int(max(cy - 6 * sigma, 0)), int(min(cy + 6 * sigma + 1, height))
-        ys, xs = np.mgrid[y1:y2, x1:x2].astype(np.float64)
-        lamp = np.exp(-1.5 * ((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma ** 2))
-        linear[y1:y2, x1:x2] += peak * lamp[:, :, None] * color
-    return np.round(np.clip(linear, 0.0, 1.0) ** (1.0 / gamma) * 255.0).astype(np.uint8)

@@ -11,6 +11,7 @@ Both: Adam, lr 1e-3 * 0.96^(step / 5000) floored at 1e-6, loss 10 L2(GR) + L1(DR
 """
 from __future__ import annotations
 
+import os
 from typing import Tuple
 
 import click
@@ -43,6 +44,12 @@ def parse_qfs(text: str) -> Tuple[int, ...]:
     return values
 
 
+def _absolute(folders) -> Tuple[str, ...]:
+    """Folders as absolute, normalised paths: a run records them, and `--resume` compares them, so
+    `../shared/data/x` and `/work/shared/data/x` must be the same folder."""
+    return tuple(os.path.abspath(folder) for folder in folders)
+
+
 def build_config(paper: bool, paired, synthetic, holdout, width, crop, resize, qfs, steps, batch_size, lr,
                  synthetic_fraction, brightness_range, seed, save_every, log_every) -> TrainConfig:
     """The TrainConfig of the command line: preset values for every option left at None."""
@@ -51,7 +58,7 @@ def build_config(paper: bool, paired, synthetic, holdout, width, crop, resize, q
     def pick(value, key):
         return preset[key] if value is None else value
 
-    data = DataConfig(paired=tuple(paired), synthetic=tuple(synthetic), holdout=holdout,
+    data = DataConfig(paired=_absolute(paired), synthetic=_absolute(synthetic), holdout=holdout,
                       synthetic_fraction=synthetic_fraction, brightness_range=tuple(brightness_range),
                       qfs=parse_qfs(pick(qfs, "qfs")), crop=pick(crop, "crop"), resize=pick(resize, "resize"),
                       batch_size=pick(batch_size, "batch_size"), seed=seed)

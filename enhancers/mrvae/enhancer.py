@@ -13,7 +13,7 @@ None (default) decodes the posterior mean (eps = 0, deterministic); an integer d
 generator seeded with it for every image (deterministic, batch-independent; part of the identity).
 
 Weights (`variant`): `cpu` = the project's small CPU model (enhancers/weights/mrvae_cpu.pt, trained here
-for 1,000 steps; it lowers DARK FACE detection AP, see MODEL_CARD.md), `authors` =
+for 6,000 steps; it lowers DARK FACE detection AP, see MODEL_CARD.md), `authors` =
 `$FACEBENCH_HOME/mrvae/authors.pt`, a file converted from a TensorFlow checkpoint of the authors' code
 (`facebench convert-weights mrvae`; they published none).
 Any MR-VAE weights file can be given with `--weights`.

@@ -184,7 +184,7 @@ def _parse_qfs(text: str) -> Tuple[int, ...]:
 
 
 @click.command("deblock")
-@click.option("--data", multiple=True, required=True, type=click.Path(exists=True, file_okay=False),
+@click.option("--data", multiple=True, required=True, type=click.Path(exists=True, file_okay=False, resolve_path=True),
               help="Folder of clean photos (searched recursively; repeatable).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--qf", "qf_text", default="60-90", show_default=True, help="QF set: 'LO-HI' or 'Q1,Q2,...'.")

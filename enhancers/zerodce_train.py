@@ -141,7 +141,8 @@ def train(config: ZeroDCETrainConfig, resume: bool = False) -> Path:
 
 
 @click.command("zerodce")
-@click.option("--dark", required=True, type=click.Path(exists=True, file_okay=False), help="Folder of dark photos.")
+@click.option("--dark", required=True, type=click.Path(exists=True, file_okay=False, resolve_path=True),
+              help="Folder of dark photos.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory.")
 @click.option("--steps", default=ZeroDCETrainConfig.steps, show_default=True, help="Optimiser steps.")
 @click.option("--batch-size", default=ZeroDCETrainConfig.batch_size, show_default=True)

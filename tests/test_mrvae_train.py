@@ -164,16 +164,3 @@ def test_presets():
     assert cpu.architecture.width == 16 and cpu.data.crop == 128 and cpu.data.qfs == tuple(range(60, 101))
     assert paper.architecture.width == 64 and paper.data.resize == 512 and paper.data.qfs == ()
     assert build_config(paper=True, **{**common, "width": 32}).architecture.width == 32
-
-
-def test_folders_are_recorded_absolute_so_resume_accepts_any_spelling(tmp_path, monkeypatch):
-    """A run started with /abs/data/pairs resumes with ../data/pairs from another directory (same folder)."""
-    (tmp_path / "data" / "pairs").mkdir(parents=True)
-    (tmp_path / "work").mkdir()
-    common = dict(synthetic=(), holdout=25, width=None, crop=None, resize=None, qfs=None, steps=None,
-                  batch_size=None, lr=1e-3, synthetic_fraction=0.5, brightness_range=(0.012, 0.2), seed=0,
-                  save_every=200, log_every=20)
-    absolute = build_config(paper=False, paired=(str(tmp_path / "data" / "pairs"),), **common)
-    monkeypatch.chdir(tmp_path / "work")
-    relative = build_config(paper=False, paired=("../data/pairs",), **common)
-    assert relative == absolute and relative.data.paired == (str(tmp_path / "data" / "pairs"),)

@@ -24,10 +24,11 @@ def _common(cls: type, stage: int) -> Callable[[Callable], Callable]:
     def d(name: str) -> str:
         return _default(cls, stage, name)
 
+    folder = click.Path(exists=True, file_okay=False, resolve_path=True)  # absolute: runs record it, --resume compares
     options = [
-        click.option("--dark", multiple=True, required=True, type=click.Path(exists=True, file_okay=False),
+        click.option("--dark", multiple=True, required=True, type=folder,
                      help=f"Folder of low-light photos, searched recursively; repeatable (e.g. {_DATA}/dark_real)."),
-        click.option("--normal", multiple=True, required=True, type=click.Path(exists=True, file_okay=False),
+        click.option("--normal", multiple=True, required=True, type=folder,
                      help=f"Folder of normal-light photos (unpaired); repeatable (e.g. {_DATA}/normal_light)."),
         click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory."),
         click.option("--full", is_flag=True, help="The authors' network size and recipe (GPU-sized)."),
@@ -88,7 +89,8 @@ def stage1(full: bool, resume: bool, threads: int, dark, normal, **options) -> N
 
 @train_lightendiffusion.command("stage2")
 @_common(Stage2Config, 2)
-@click.option("--stage1", "stage1_weights", required=True, type=click.Path(exists=True, dir_okay=False),
+@click.option("--stage1", "stage1_weights", required=True,
+              type=click.Path(exists=True, dir_okay=False, resolve_path=True),
               help="Stage-1 weights: OUT/stage1.pt of a stage1 run (same --full), or the authors' "
                    "stage1_weight.pth.tar.")
 @click.option("--sampling-steps", type=int, default=Stage2Config.sampling_steps, show_default=True,

@@ -11,7 +11,6 @@ Both: Adam, lr 1e-3 * 0.96^(step / 5000) floored at 1e-6, loss 10 L2(GR) + L1(DR
 """
 from __future__ import annotations
 
-import os
 from typing import Tuple
 
 import click
@@ -44,12 +43,6 @@ def parse_qfs(text: str) -> Tuple[int, ...]:
     return values
 
 
-def _absolute(folders) -> Tuple[str, ...]:
-    """Folders as absolute, normalised paths: a run records them, and `--resume` compares them, so
-    `../shared/data/x` and `/work/shared/data/x` must be the same folder."""
-    return tuple(os.path.abspath(folder) for folder in folders)
-
-
 def build_config(paper: bool, paired, synthetic, holdout, width, crop, resize, qfs, steps, batch_size, lr,
                  synthetic_fraction, brightness_range, seed, save_every, log_every) -> TrainConfig:
     """The TrainConfig of the command line: preset values for every option left at None."""
@@ -58,7 +51,7 @@ def build_config(paper: bool, paired, synthetic, holdout, width, crop, resize, q
     def pick(value, key):
         return preset[key] if value is None else value
 
-    data = DataConfig(paired=_absolute(paired), synthetic=_absolute(synthetic), holdout=holdout,
+    data = DataConfig(paired=tuple(paired), synthetic=tuple(synthetic), holdout=holdout,
                       synthetic_fraction=synthetic_fraction, brightness_range=tuple(brightness_range),
                       qfs=parse_qfs(pick(qfs, "qfs")), crop=pick(crop, "crop"), resize=pick(resize, "resize"),
                       batch_size=pick(batch_size, "batch_size"), seed=seed)
@@ -68,9 +61,9 @@ def build_config(paper: bool, paired, synthetic, holdout, width, crop, resize, q
 
 @click.command("mrvae")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory.")
-@click.option("--paired", multiple=True, type=click.Path(exists=True, file_okay=False),
+@click.option("--paired", multiple=True, type=click.Path(exists=True, file_okay=False, resolve_path=True),
               help="Folder with low/ and high/ pairs (e.g. SICE part 1). Repeatable.")
-@click.option("--synthetic", multiple=True, type=click.Path(exists=True, file_okay=False),
+@click.option("--synthetic", multiple=True, type=click.Path(exists=True, file_okay=False, resolve_path=True),
               help="Normal-light photos darkened on the fly (DARK FACE-like night camera) into pairs. Repeatable.")
 @click.option("--holdout", default=25, show_default=True, type=click.IntRange(min=0),
               help="The last N pairs by name of each --paired folder are never used (validation + test).")

@@ -23,9 +23,9 @@ def _option(name: str, help_text: str, **kwargs):
 
 
 @click.command("nerco")
-@click.option("--dark", required=True, type=click.Path(exists=True, file_okay=False),
+@click.option("--dark", required=True, type=click.Path(exists=True, file_okay=False, resolve_path=True),
               help="Folder of low-light photos (domain A), e.g. ../shared/data/dark_real.")
-@click.option("--normal", required=True, type=click.Path(exists=True, file_okay=False),
+@click.option("--normal", required=True, type=click.Path(exists=True, file_okay=False, resolve_path=True),
               help="Folder of normal-light photos (domain B), e.g. ../shared/data/normal_light.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory.")
 @click.option("--paper", is_flag=True,

@@ -1,7 +1,8 @@
-"""Time the learned enhancers with the authors' weights per 1080x720 image (DARK FACE size).
+"""Time the learned enhancers (authors' or shipped weights) per 1080x720 image (DARK FACE size).
 
     python benchmarks/bench_enhancers_learned.py --threads 1 --repeats 5
     python benchmarks/bench_enhancers_learned.py --enhancer zerodce --enhancer sci
+    python benchmarks/bench_enhancers_learned.py --enhancer nerco --weights nerco=RUN/nerco.pt
 
 Weights: found as the plugins find them ($FACEBENCH_HOME or ~/.cache/facebench); when a file is not
 there, ../shared/data/weights (and ../shared/specs/zerodce) beside the repository is used instead.
@@ -32,11 +33,17 @@ CASES = {
     "ruas": ("facebench.enhancers.ruas:RUAS", {"variant": "dark"}, SHARED / "data/weights/ruas/dark.pt"),
     "ruas-lol": ("facebench.enhancers.ruas:RUAS", {"variant": "lol"}, SHARED / "data/weights/ruas/lol.pt"),
     "deblock": ("facebench.enhancers.deblock:Deblock", {}, None),  # shipped weights: never missing
+    "mrvae": ("facebench.enhancers.mrvae:MRVAE", {}, None),  # shipped CPU config
+    # no weights ship for these two: pass --weights NAME=PATH (authors' files or `train-enhancer` output)
+    "nerco": ("facebench.enhancers.nerco:NeRCo", {}, None),
+    "lightendiffusion": ("facebench.enhancers.lightendiffusion:LightenDiffusion", {}, None),
 }
 
 
-def _build(case: str):
+def _build(case: str, weights: dict):
     spec, settings, fallback = CASES[case]
+    if case in weights:
+        return ENHANCERS.create(spec, weights=weights[case], **settings)
     try:
         return ENHANCERS.create(spec, **settings)
     except MissingWeightsError:
@@ -65,7 +72,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--weights", action="append", default=[], metavar="NAME=PATH",
+                        help="weights file of an enhancer (repeatable)")
     args = parser.parse_args()
+    weights = dict(item.split("=", 1) for item in args.weights)
     if args.threads:
         torch.set_num_threads(args.threads)
     images, what = darkface_frame()
@@ -75,7 +85,7 @@ def main() -> None:
     print("| enhancer | settings | median s/image | min s/image |")
     print("|---|---|---|---|")
     for case in args.enhancer or list(CASES):
-        enhancer = _build(case).to(args.device)
+        enhancer = _build(case, weights).to(args.device)
         seconds = _time(enhancer, images, args.warmup, args.repeats)
         print(f"| {enhancer.name} | {enhancer.settings()} | {statistics.median(seconds):.3f} | {min(seconds):.3f} |")
 

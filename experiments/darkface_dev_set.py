@@ -9,8 +9,8 @@ for all six with two or more matches; a single detection cannot decide. For the 
 best set was kept only when it had two or more matches, was unique, and drawing its boxes on the frame
 put each box on a face (checked by eye): frames 1, 2, 4 and 6 (21 faces). Frame 3's best sets are
 neighbouring frames of one sequence (4120, 4130: boxes near but not on the faces), frame 7's two best
-sets tie, and frames 5, 8 and 9 have at most one matched detection. The four frames were among MLSM's unpaired dark training photos (VAE_C, no labels); the sample
-images were never used in training.
+sets tie, and frames 5, 8 and 9 have at most one matched detection. The four frames were among MLSM's
+unpaired dark training photos (VAE_C, no labels); the sample images were never used in training.
 
     python experiments/darkface_dev_set.py --frames ../shared/data/dark_real/darkface_unlabelled \
         --labels ../shared/data/darkface_labels_all6000 --out DEVSET [--check]

@@ -7,9 +7,9 @@ faces (score > 0.5), and every one of the 6,000 official label sets is scored by
 matches at IoU > 0.5. On the 10 sample images (labels known) the best set was the right one, and unique,
 for all six with two or more matches; a single detection cannot decide. For the unlabelled frames the
 best set was kept only when it had two or more matches, was unique, and drawing its boxes on the frame
-put each box on a face (checked by eye): frames 1, 2, 4 and 6 (21 faces). Frame 3's best sets are
-neighbouring frames of one sequence (4120, 4130: boxes near but not on the faces), frame 7's two best
-sets tie, and frames 5, 8 and 9 have at most one matched detection. The four frames were among MLSM's
+put each box on a face (checked by eye): frames 1, 2, 4 and 6 (21 faces). Frame 3's two best sets tie
+(3579 and 4120; drawn, 4120's boxes lie near but not on the faces: a neighbouring frame of the same
+video), and frames 5, 7, 8 and 9 have at most one matched detection. The four frames were among MLSM's
 unpaired dark training photos (VAE_C, no labels); the sample images were never used in training.
 
     python experiments/darkface_dev_set.py --frames ../shared/data/dark_real/darkface_unlabelled \
@@ -31,6 +31,9 @@ from torchvision.ops import box_iou
 
 from facebench.atomic import write_text_atomic
 from facebench.datasets import DatasetError, read_image
+from facebench.datasets.darkface import label_text
+from facebench.datasets.regdet import read_regdet
+from facebench.plugin_api import Detector, Enhancer
 from facebench.plugins import build_detector, build_enhancer
 
 # frame file in darkface_unlabelled -> its official DARK FACE image name (verified as described above)
@@ -38,22 +41,14 @@ IDENTIFIED = {"1.png": "3972.png", "2.png": "961.png", "4.png": "2269.png", "6.p
 
 
 def read_official_labels(folder: Path) -> Dict[str, np.ndarray]:
-    """{image name: float64 [N, 4] boxes x1 y1 x2 y2} from REGDet-layout `train.txt` + `test.txt`
-    (`name N x y w h 1 ...`); DatasetError names the file and line of a malformed entry."""
+    """{image name: float64 [N, 4] boxes x1 y1 x2 y2} from the REGDet-layout `train.txt` + `test.txt`;
+    DatasetError names a missing file, or the file and line of a malformed entry."""
     labels = {}
     for name in ("train.txt", "test.txt"):
         path = folder / name
         if not path.is_file():
             raise DatasetError(f"{path}: not found (expected the REGDet-layout DARK FACE labels)")
-        for number, line in enumerate(path.read_text().splitlines(), 1):
-            parts = line.split()
-            try:
-                count = int(parts[1])
-                values = np.array(parts[2:2 + 5 * count], dtype=np.float64).reshape(count, 5)[:, :4]
-            except (IndexError, ValueError):
-                raise DatasetError(f"{path}:{number}: expected 'name N' and N groups of 'x y w h 1'") from None
-            values[:, 2:] += values[:, :2]
-            labels[parts[0]] = values
+        labels.update({image: boxes for _, image, boxes in read_regdet(path)})
     return labels
 
 
@@ -67,11 +62,6 @@ def rank_label_sets(detections: np.ndarray, labels: Dict[str, np.ndarray], iou: 
     scores = [(int((box_iou(found, torch.as_tensor(boxes)).max(1).values > iou).sum()), name)
               for name, boxes in labels.items() if len(boxes)]
     return sorted(scores, key=lambda s: (-s[0], s[1]))
-
-
-def label_text(boxes: np.ndarray) -> str:
-    """DARK FACE label file text: the count, then one `x1 y1 x2 y2` line per box."""
-    return f"{len(boxes)}\n" + "".join(" ".join(f"{v:g}" for v in box) + "\n" for box in boxes)
 
 
 def write_dev_set(frames: Path, labels: Dict[str, np.ndarray], out: Path) -> int:
@@ -88,11 +78,11 @@ def write_dev_set(frames: Path, labels: Dict[str, np.ndarray], out: Path) -> int
     return faces
 
 
-def _detections(path: Path) -> np.ndarray:
-    """RetinaFace boxes (score > 0.5) on the SCI-enhanced frame, float64 [N, 4]."""
+def _detections(path: Path, enhancer: Enhancer, detector: Detector) -> np.ndarray:
+    """Detector boxes (score > 0.5) on the enhanced frame, float64 [N, 4]."""
     rgb = torch.from_numpy(read_image(path)).permute(2, 0, 1)[None].float() / 255
     with torch.no_grad():
-        found = build_detector("retinaface").detect(build_enhancer("sci").enhance(rgb))[0]
+        found = detector.detect(enhancer.enhance(rgb))[0]
     return found[found[:, 4] > 0.5, :4].double().numpy()
 
 
@@ -107,8 +97,9 @@ def main(frames: Path, labels: Path, out: Path, check: bool) -> None:
     """Write the four-image real DARK FACE development set (21 faces)."""
     official = read_official_labels(labels)
     if check:
+        enhancer, detector = build_enhancer("sci"), build_detector("retinaface")
         for frame in sorted(p.name for p in frames.glob("*.png")):
-            ranked = rank_label_sets(_detections(frames / frame), official)
+            ranked = rank_label_sets(_detections(frames / frame, enhancer, detector), official)
             click.echo(f"{frame}: best {ranked[:3]}  table: {IDENTIFIED.get(frame, '-')}")
     faces = write_dev_set(frames, official, out)
     click.echo(f"wrote {len(IDENTIFIED)} images, {faces} faces to {out}")

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from facebench.datasets import DatasetError, load_dataset
-from facebench.experiments.darkface_dev_set import (IDENTIFIED, label_text, rank_label_sets, read_official_labels,
-                                                    write_dev_set)
+from facebench.datasets.darkface import label_text, read_label_file
+from facebench.experiments.darkface_dev_set import IDENTIFIED, rank_label_sets, read_official_labels, write_dev_set
 
 
 def _label_folder(tmp_path, train_lines, test_lines=("9.png 1 0 0 10 10 1",)):
@@ -21,7 +21,7 @@ def test_official_labels_are_xywh_turned_into_corners(tmp_path):
 
 def test_a_malformed_label_line_names_file_and_line(tmp_path):
     folder = _label_folder(tmp_path, ["1.png 1 10 20 30 40 1", "2.png 2 10 20 30 40 1"])
-    with pytest.raises(DatasetError, match=r"train.txt:2: expected 'name N'"):
+    with pytest.raises(DatasetError, match=r"train.txt:2: count says 2 face\(s\) but 5 numbers follow"):
         read_official_labels(folder)
 
 
@@ -34,8 +34,12 @@ def test_the_label_set_with_most_matched_detections_ranks_first():
     assert rank_label_sets(np.zeros((0, 4)), labels) == []
 
 
-def test_label_text_is_darkface_layout():
-    assert label_text(np.array([[808, 258, 916, 374.], [1.5, 2, 3, 4]])) == "2\n808 258 916 374\n1.5 2 3 4\n"
+def test_label_text_is_darkface_layout_and_reads_back(tmp_path):
+    boxes = np.array([[808, 258, 916, 374.], [1.5, 2, 3, 4]])
+    assert label_text(boxes) == "2\n808 258 916 374\n1.5 2 3 4\n"
+    (tmp_path / "1.txt").write_text(label_text(boxes))
+    assert np.array_equal(read_label_file(tmp_path / "1.txt"), boxes)
+    assert label_text(np.zeros((0, 4))) == "0\n"
 
 
 def test_dev_set_from_shared_is_four_real_frames_with_21_faces(shared, tmp_path):

@@ -54,6 +54,12 @@ def read_label_file(path: Path) -> np.ndarray:
     return np.array(boxes, dtype=np.float64).reshape(-1, 4)
 
 
+
+def label_text(boxes: np.ndarray) -> str:
+    """The label file for boxes (ndarray[N, 4] x1, y1, x2, y2 pixels): N, then one `x1 y1 x2 y2` line per
+    box; integer-valued coordinates are written without a decimal point."""
+    return "".join([f"{len(boxes)}\n"] + [" ".join(f"{v:g}" for v in box) + "\n" for box in boxes])
+
 def _parse_box(path: Path, line_no: int, fields: List[str]) -> List[float]:
     where = f"{path}:{line_no}"
     try:

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from facebench.datasets import synthetic
-from facebench.datasets.darkface import load_darkface
+from facebench.datasets.darkface import label_text, load_darkface
 from facebench.datasets.dataset import FaceDataset, select
 from facebench.weights import facebench_home
 
@@ -69,19 +69,13 @@ def write_synthetic(out: Path, config: synthetic.SyntheticConfig) -> None:
         image_id = str(index + 1)
         if not cv2.imwrite(str(out / "image" / f"{image_id}.png"), cv2.cvtColor(image.dark, cv2.COLOR_RGB2BGR)):
             raise OSError(f"{out / 'image' / image_id}.png: OpenCV could not write the image")
-        (out / "label" / f"{image_id}.txt").write_text(_label_text(image.boxes), encoding="utf-8")
+        (out / "label" / f"{image_id}.txt").write_text(label_text(image.boxes), encoding="utf-8")
         faces += len(image.boxes)
         dark_sum += float(image.dark.mean())
         bright_sum += float(image.bright.mean())
     (out / "README.txt").write_text(_README.format(
         name=synthetic.NAME, faces=faces, version=synthetic.GENERATOR_VERSION, scenes=", ".join(synthetic.SCENES),
         ratio=dark_sum / bright_sum, **dataclasses.asdict(config)), encoding="utf-8")
-
-
-def _label_text(boxes: np.ndarray) -> str:
-    """DARK FACE label text for boxes (ndarray[M, 4], integer-valued float64 x1, y1, x2, y2)."""
-    lines = [str(len(boxes))] + [" ".join(str(int(v)) for v in box) for box in boxes]
-    return "\n".join(lines) + "\n"
 
 
 def cache_key(config: synthetic.SyntheticConfig) -> str:

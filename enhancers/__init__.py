@@ -81,7 +81,8 @@ BUILTIN_ENHANCERS = {
         description="MR-VAE: U-Net VAE global reconstruction + residual detail reconstruction (weights: see card)",
         paper="Jiang, Wu, Zhang, Low-illumination image enhancement based on MR-VAE, Chinese J. Computers 2020",
         weights=Variants({
-            "cpu": PackagedFile(_TRAINED_HERE, "weights/mrvae_cpu.pt", missing="missing from the package; reinstall facebench, pass --weights PATH or train-enhancer mrvae"),
+            "cpu": PackagedFile(_TRAINED_HERE, "weights/mrvae_cpu.pt", missing="missing from the package; "
+                                "reinstall facebench, pass --weights PATH or train-enhancer mrvae"),
             "authors": UserFile("mrvae/authors.pt",
                                 "a TensorFlow checkpoint of the authors' code (https://github.com/csxuwu/MR-VAE; no "
                                 "trained weights published) converted with "

@@ -59,8 +59,8 @@ class MRVAESettings:
 
 def _missing(variant: str) -> str:
     if variant == "cpu":
-        return (f"mrvae: the project's shipped CPU weights {SHIPPED_WEIGHTS} are missing from the package: train them with "
-                f"`{TRAIN_HINT}`, or use variant 'authors' / --weights PATH with {ORIGIN}")
+        return (f"mrvae: the project's shipped CPU weights {SHIPPED_WEIGHTS} are missing from the package: "
+                f"train them with `{TRAIN_HINT}`, or use variant 'authors' / --weights PATH with {ORIGIN}")
     return (f"mrvae: weights not found: put {AUTHORS_FILE} in {facebench_home()} (or set $FACEBENCH_HOME, or pass "
             f"--weights PATH); it is {ORIGIN}; facebench never downloads weights")
 

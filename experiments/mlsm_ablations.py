@@ -8,7 +8,10 @@ Variants (each trained from scratch with the same data, steps, batch, crop, lr a
     no-mapping   VAE_C's encoder-decoder structure trained image-to-image (Table V)
 Per variant: PSNR / SSIM / PSNR-B at QF 90 and 60 on the SICE test pairs (the last `--test-count` pairs
 of `--paired`, never loaded in training) and official AP@0.5 on a DARK FACE folder at QF 90 with
-RetinaFace. Results go to OUT/ablations.md and OUT/ablations.json with the exact commands.
+RetinaFace. Each variant's row goes to RESULTS/<variant>.json with the exact command that trained it
+(RESULTS defaults to OUT), and RESULTS/ablations.md and ablations.json hold every row measured so far.
+A variant whose row exists for the same command is not trained again, so a sweep longer than a session
+continues where it stopped when RESULTS is kept (the run folders in OUT need not be).
 
     python experiments/mlsm_ablations.py --out runs/ablations --paired ../shared/data/paired/sice_part1 \
         --dark ../shared/data/dark_real --normal ../shared/data/normal_light \
@@ -21,7 +24,7 @@ import json
 import shlex
 import subprocess
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import click
 import torch
@@ -74,6 +77,17 @@ def _detection_ap(weights: Path, darkface: str, out: Path) -> float:
     return run["metrics"]["official"]["iou"]["0.5"]["ap"]
 
 
+def _saved_row(path: Path, key: Dict[str, str]) -> Optional[Dict]:
+    """The row measured earlier with this training command and DARK FACE folder, or None if there is none."""
+    if not path.is_file():
+        return None
+    saved = json.loads(path.read_text())
+    if {k: saved.get(k) for k in key} != key:
+        raise click.ClickException(f"{path}: measured for {json.dumps({k: saved.get(k) for k in key})}, not "
+                                   f"{json.dumps(key)}; use another --results folder (or delete the file)")
+    return saved["row"]
+
+
 def _markdown(rows: List[Dict], commands: Dict[str, str]) -> str:
     head = "| variant | " + " | ".join(f"{m} QF{qf}" for qf in QFS for m in ("PSNR", "SSIM", "PSNR-B")) + \
         " | AP@0.5 QF90 |"
@@ -99,26 +113,35 @@ def _markdown(rows: List[Dict], commands: Dict[str, str]) -> str:
 @click.option("--variant", "variants", multiple=True, type=click.Choice(list(VARIANTS)),
               help="Variants to run (default: all).")
 @click.option("--extra", default="", help="More train-enhancer options for every variant, e.g. '--threads 2'.")
-def main(out, paired, dark, normal, synthetic, darkface, test_count, vae_steps, steps, variants, extra):
+@click.option("--results", type=click.Path(file_okay=False),
+              help="Folder for the rows and tables (default: --out); keep it to continue a sweep later.")
+def main(out, paired, dark, normal, synthetic, darkface, test_count, vae_steps, steps, variants, extra, results):
     """Train every ablation variant on the same budget, then measure quality and detection."""
     out = Path(out)
     data_args = ["--paired", paired, "--test-count", str(test_count), "--perceptual", "ssim", "--no-progress",
                  *[a for d in dark for a in ("--dark", d)], *[a for d in normal for a in ("--normal", d)],
                  *[a for d in synthetic for a in ("--synthetic", d)], *shlex.split(extra)]
     budget = ["--vae-steps", str(vae_steps), "--steps", str(steps)]
+    results = Path(results) if results else out
+    results.mkdir(parents=True, exist_ok=True)
     test_pairs = [read_pair(p) for p in find_pairs(paired)[-test_count:]]
-    rows, commands = [], {}
     for variant in variants or list(VARIANTS):
         run = out / variant
-        cmd = _train_command(run, variant, data_args, budget)
+        command = shlex.join(_train_command(run, variant, data_args, budget))
+        key = {"command": command, "darkface": darkface}
+        if _saved_row(results / f"{variant}.json", key) is not None:
+            click.echo(f"{variant}: already measured ({results / f'{variant}.json'})")
+            continue
+        cmd = shlex.split(command)
         subprocess.run(cmd + (["--resume"] if run.is_dir() else []), check=True)  # finished stages are skipped
-        commands[variant] = shlex.join(cmd)
         row = {"variant": variant, **_quality(run / "mlsm.pt", test_pairs),
                "ap50": _detection_ap(run / "mlsm.pt", darkface, run / "eval")}
-        rows.append(row)
+        write_text_atomic(results / f"{variant}.json", json.dumps({**key, "row": row}, indent=2))
         click.echo(json.dumps(row))
-    write_text_atomic(out / "ablations.json", json.dumps({"rows": rows, "commands": commands}, indent=2))
-    write_text_atomic(out / "ablations.md", _markdown(rows, commands))
+    saved = {v: json.loads((results / f"{v}.json").read_text()) for v in VARIANTS if (results / f"{v}.json").is_file()}
+    rows, commands = [s["row"] for s in saved.values()], {v: s["command"] for v, s in saved.items()}
+    write_text_atomic(results / "ablations.json", json.dumps({"rows": rows, "commands": commands}, indent=2))
+    write_text_atomic(results / "ablations.md", _markdown(rows, commands))
     click.echo(_markdown(rows, commands))
 
 

@@ -26,7 +26,8 @@ class ModelConfig:
         mapping_width: channels inside each latent mapping network M_i.
         mapping_resblocks: ResBlocks after attention at the end of M_i (the paper: 2).
         map_levels: mapping networks on the top `map_levels` levels only (0 = all, the paper's model);
-            a level without one gets the prior mean (zeros) of VAE_N's latent (Table VI ablations).
+            both VAEs then decode from those top levels only, the lower ones feeding just the encoder
+            chain (Table VI ablations).
         norm: 'none' or 'instance' (the paper's InstanceNorm) in the sub-encoders and ResBlocks.
             InstanceNorm statistics of a training crop are not those of a full frame, so the default
             is 'none' (see `facebench.mlsm.blocks`).

@@ -6,8 +6,8 @@ For level i with compressed-dark latent l_c^i [B, C, h_i, w_i] and the top laten
     deblock   = UNet(conv(l_c^i - top))                                     exactly zero input at i = k-1
     l~_n^i = out(ResBlock x n(SpatialAtt(ChannelAtt(ResBlock(enlighten + deblock)))))
 h_i and w_i must be multiples of 4 (the UNet's two stride-2 downs).
-With `map_levels` = m < k only the top m levels have an M_i; the others are set to zeros, the prior
-mean of VAE_N's latent (the decoder then adds no skip detail at those levels).
+With `map_levels` = m < k only the top m levels have an M_i; the others come out as zeros, which
+`MultiLevelVAE.decode` does not read (a model with m mapped levels decodes from its top m levels only).
 """
 from __future__ import annotations
 

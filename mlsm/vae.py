@@ -3,7 +3,8 @@
 Sizes (image H x W, s = stem_downsample): l^i has shape [B, latent_channels, H / 2**(s+i), W / 2**(s+i)].
 Encoder (Eq. 9): l^0 = E^0(x), l^i = E^i(down(l^{i-1})), down = stride-2 conv (folded into E^i).
 Decoder (Eq. 10): y^{k-2} = up(D^{k-1}(l^{k-1})) + l^{k-2}, y^{i-1} = up(D^i(y^i)) + l^{i-1},
-x_hat = D^0(y^0); up = bilinear x2.
+x_hat = D^0(y^0); up = bilinear x2. With `map_levels` m < k (Table VI) the skips below the top m levels
+are left out, so those levels only feed the encoder chain.
 """
 from __future__ import annotations
 
@@ -92,10 +93,17 @@ class MultiLevelVAE(nn.Module):
         return Latents(means, logvars), codes
 
     def decode(self, codes: List[torch.Tensor], image_size) -> torch.Tensor:
-        """Eq. 10 / 17: codes (level 0 first) -> Tensor[B, 3, H, W] in [0, 1]."""
+        """Eq. 10 / 17: codes (level 0 first) -> Tensor[B, 3, H, W] in [0, 1].
+
+        With `map_levels` m < k only the top m codes are decoded: the levels below add no skip, in the VAE
+        stages as in the mapping stage, so D_N never depends on a latent that no M_i predicts.
+        """
+        first_decoded = self.cfg.levels - self.cfg.mapped_levels
         y = codes[-1]
         for i in range(len(codes) - 1, 0, -1):
-            y = _upsample(self.decoders[i](y, ()), codes[i - 1].shape[-2:]) + codes[i - 1]
+            y = _upsample(self.decoders[i](y, ()), codes[i - 1].shape[-2:])
+            if i - 1 >= first_decoded:
+                y = y + codes[i - 1]
         stem_sizes = [tuple(-(-d // 2 ** j) for d in image_size) for j in range(self.cfg.stem_downsample - 1, -1, -1)]
         return torch.sigmoid(self.decoders[0](y, stem_sizes))
 

@@ -58,6 +58,20 @@ def test_variants_build_and_run(cfg):
     assert out.shape == (1, 3, 21, 30) and 0 <= out.min() and out.max() <= 1
 
 
+@pytest.mark.parametrize("map_levels", [1, 2, 3])
+def test_the_decoder_reads_exactly_the_mapped_levels(map_levels):
+    """Table VI: with m mapped levels both VAEs decode from the top m codes; a lower code changes nothing."""
+    torch.manual_seed(0)
+    vae = MLSM(ModelConfig(levels=3, map_levels=map_levels, **TINY)).vae_normal.eval()
+    _, codes = vae.encode(torch.rand(1, 3, 32, 32), sample=False)
+    with torch.no_grad():
+        reference = vae.decode(codes, (32, 32))
+        for level in range(3):
+            changed = [c + 5 if i == level else c for i, c in enumerate(codes)]
+            moved = (vae.decode(changed, (32, 32)) - reference).abs().max()
+            assert (moved > 1e-3) == (level >= 3 - map_levels), (level, float(moved))
+
+
 def test_tiling_matches_shape_and_single_pass_inside_tiles():
     torch.manual_seed(0)
     cfg = ModelConfig(levels=2, **TINY)

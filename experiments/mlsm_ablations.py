@@ -2,8 +2,9 @@
 
 Variants (each trained from scratch with the same data, steps, batch, crop, lr and seed):
     k3           the full model: 3 levels, a mapping network at every level (Table VI "3-level")
-    k3-map1/2    3 levels, mapping on the top 1 / 2 levels only (both VAEs decode from those levels only)
-    k1, k2       1- and 2-level models, every level mapped (Table VI "1-level", "2-level")
+    k3-map1/2    3 levels, mapping on the top 1 / 2 levels only, both VAEs decoding from those levels
+                 (Table VI "1-level", "2-level": the paper maps "only the top level", "top and middle")
+    k1, k2       1- and 2-level VAEs, every level mapped (fewer levels altogether; beyond the paper)
     latent8/32   the full model with 8 / 32 latent channels in both VAEs
     no-mapping   VAE_C's encoder-decoder structure trained image-to-image (Table V)
 Per variant: PSNR / SSIM / PSNR-B at QF 90 and 60 on the SICE test pairs (the last `--test-count` pairs

@@ -10,7 +10,8 @@ Variants (each trained from scratch with the same data, steps, batch, crop, lr a
 Per variant: PSNR / SSIM / PSNR-B at QF 90 and 60 on the SICE test pairs (the last `--test-count` pairs
 of `--paired`, never loaded in training) and official AP@0.5 on a DARK FACE folder at QF 90 with
 RetinaFace. Each variant's row goes to RESULTS/<variant>.json with the exact command that trained it
-(RESULTS defaults to OUT), and RESULTS/ablations.md and ablations.json hold every row measured so far.
+(RESULTS defaults to OUT); RESULTS/ablations.md and ablations.json, rewritten after every variant, hold
+every row measured so far.
 A variant whose row exists for the same command is not trained again, so a sweep longer than a session
 continues where it stopped when RESULTS is kept (the run folders in OUT need not be).
 
@@ -100,6 +101,16 @@ def _markdown(rows: List[Dict], commands: Dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _write_tables(results: Path) -> str:
+    """Write RESULTS/ablations.json and ablations.md from every row saved there; returns the markdown."""
+    saved = {v: json.loads((results / f"{v}.json").read_text()) for v in VARIANTS if (results / f"{v}.json").is_file()}
+    rows, commands = [s["row"] for s in saved.values()], {v: s["command"] for v, s in saved.items()}
+    write_text_atomic(results / "ablations.json", json.dumps({"rows": rows, "commands": commands}, indent=2))
+    text = _markdown(rows, commands)
+    write_text_atomic(results / "ablations.md", text)
+    return text
+
+
 @click.command()
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder for all variants.")
 @click.option("--paired", required=True, type=click.Path(exists=True, file_okay=False))
@@ -139,11 +150,8 @@ def main(out, paired, dark, normal, synthetic, darkface, test_count, vae_steps, 
                "ap50": _detection_ap(run / "mlsm.pt", darkface, run / "eval")}
         write_text_atomic(results / f"{variant}.json", json.dumps({**key, "row": row}, indent=2))
         click.echo(json.dumps(row))
-    saved = {v: json.loads((results / f"{v}.json").read_text()) for v in VARIANTS if (results / f"{v}.json").is_file()}
-    rows, commands = [s["row"] for s in saved.values()], {v: s["command"] for v, s in saved.items()}
-    write_text_atomic(results / "ablations.json", json.dumps({"rows": rows, "commands": commands}, indent=2))
-    write_text_atomic(results / "ablations.md", _markdown(rows, commands))
-    click.echo(_markdown(rows, commands))
+        _write_tables(results)
+    click.echo(_write_tables(results))
 
 
 if __name__ == "__main__":

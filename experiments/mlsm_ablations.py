@@ -84,9 +84,10 @@ def _saved_row(path: Path, key: Dict[str, str]) -> Optional[Dict]:
     if not path.is_file():
         return None
     saved = json.loads(path.read_text())
-    if {k: saved.get(k) for k in key} != key:
-        raise click.ClickException(f"{path}: measured for {json.dumps({k: saved.get(k) for k in key})}, not "
-                                   f"{json.dumps(key)}; use another --results folder (or delete the file)")
+    measured_for = {k: saved.get(k) for k in key}
+    if measured_for != key:
+        raise click.ClickException(f"{path}: measured for {json.dumps(measured_for)}, not {json.dumps(key)}; "
+                                   "use another --results folder (or delete the file)")
     return saved["row"]
 
 
@@ -139,12 +140,11 @@ def main(out, paired, dark, normal, synthetic, darkface, test_count, vae_steps, 
     test_pairs = [read_pair(p) for p in find_pairs(paired)[-test_count:]]
     for variant in variants or list(VARIANTS):
         run = out / variant
-        command = shlex.join(_train_command(run, variant, data_args, budget))
-        key = {"command": command, "darkface": darkface}
+        cmd = _train_command(run, variant, data_args, budget)
+        key = {"command": shlex.join(cmd), "darkface": darkface}
         if _saved_row(results / f"{variant}.json", key) is not None:
             click.echo(f"{variant}: already measured ({results / f'{variant}.json'})")
             continue
-        cmd = shlex.split(command)
         subprocess.run(cmd + (["--resume"] if run.is_dir() else []), check=True)  # finished stages are skipped
         row = {"variant": variant, **_quality(run / "mlsm.pt", test_pairs),
                "ap50": _detection_ap(run / "mlsm.pt", darkface, run / "eval")}

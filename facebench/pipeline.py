@@ -1,12 +1,12 @@
 """The evaluation pipeline: read -> JPEG at QF -> enhance -> 8-bit -> detect, batched and resumable.
 
-Decoding and JPEG round trips run in DataLoader worker processes (or the main process); enhancement
-and detection run on the device, one batch of same-size images at a time. A QF pass serves several
-enhancers at once (`EnhancerPass`): each image is read and JPEG-compressed once per QF and the same
-degraded frame goes to every enhancer that still needs it, so memory holds one batch of frames, not
-one per enhancer. Finished images go straight into each enhancer's `DetectionCache`, so an interrupted
-run resumes where it stopped and a torchrun job's ranks (each a shard of the images) write into the
-same caches for rank 0 to merge.
+Decoding and JPEG round trips run in spawned DataLoader worker processes (or the main process);
+enhancement and detection run on the device, one batch of same-size images at a time. A QF pass serves
+several enhancers at once (`EnhancerPass`): each image is read and JPEG-compressed once per QF and the
+same degraded frame goes to every enhancer that still needs it, so memory holds one batch of frames, not
+one per enhancer. Finished images go straight into each enhancer's `DetectionCache`, so an interrupted run
+resumes where it stopped and a torchrun job's ranks (each a shard of the images) write into the same
+caches for rank 0 to merge.
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from facebench.cache import DetectionCache
 from facebench.datasets import FaceDataset, read_image
 from facebench.degrade import QualityFactor, jpeg_roundtrip, qf_label
 from facebench.plugin_api import Detector, Enhancer
+from facebench.worker_processes import worker_start_method
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,8 @@ def run_detection_passes(dataset: FaceDataset, qf: QualityFactor, jobs: Sequence
     start = time.perf_counter()
     decode_s = 0.0
     loader = DataLoader(_DegradedImages([s.image_path for s in todo], qf), batch_size=settings.batch_size,
-                        num_workers=settings.workers, collate_fn=_as_list)
+                        num_workers=settings.workers, collate_fn=_as_list,
+                        multiprocessing_context=worker_start_method(settings.workers))
     names = ", ".join(job.enhancer.name for job in jobs)
     label = f"QF {qf_label(qf)}: {names}" if len(jobs) > 1 else f"{names} @ QF {qf_label(qf)}"
     total = sum(len(need) for need in missing)

@@ -1,11 +1,11 @@
 """The evaluation pipeline: read -> JPEG at QF -> enhance -> 8-bit -> detect, batched and resumable.
 
-Decoding and JPEG round trips run in spawned DataLoader worker processes (or the main process);
-enhancement and detection run on the device, one batch of same-size images at a time. A QF pass serves
-several enhancers at once (`EnhancerPass`): each image is read and JPEG-compressed once per QF and the
-same degraded frame goes to every enhancer that still needs it, so memory holds one batch of frames, not
-one per enhancer. Finished images go straight into each enhancer's `DetectionCache`, so an interrupted run
-resumes where it stopped and a torchrun job's ranks (each a shard of the images) write into the same
+Decoding and JPEG round trips run in DataLoader worker processes started by a fork server (or in the main
+process); enhancement and detection run on the device, one batch of same-size images at a time. A QF pass
+serves several enhancers at once (`EnhancerPass`): each image is read and JPEG-compressed once per QF and
+the same degraded frame goes to every enhancer that still needs it, so memory holds one batch of frames,
+not one per enhancer. Finished images go straight into each enhancer's `DetectionCache`, so an interrupted
+run resumes where it stopped and a torchrun job's ranks (each a shard of the images) write into the same
 caches for rank 0 to merge.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""DataLoader workers start from a fresh interpreter: a lock the parent holds does not follow them."""
+"""DataLoader workers are not forks of the caller: a lock the caller holds does not follow them."""
 import threading
 
 from torch.utils.data import DataLoader, Dataset

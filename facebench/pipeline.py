@@ -25,7 +25,7 @@ from facebench.cache import DetectionCache
 from facebench.datasets import FaceDataset, read_image
 from facebench.degrade import QualityFactor, jpeg_roundtrip, qf_label
 from facebench.plugin_api import Detector, Enhancer
-from facebench.worker_processes import worker_start_method
+from facebench.worker_processes import worker_context
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ def run_detection_passes(dataset: FaceDataset, qf: QualityFactor, jobs: Sequence
     decode_s = 0.0
     loader = DataLoader(_DegradedImages([s.image_path for s in todo], qf), batch_size=settings.batch_size,
                         num_workers=settings.workers, collate_fn=_as_list,
-                        multiprocessing_context=worker_start_method(settings.workers))
+                        multiprocessing_context=worker_context(settings.workers))
     names = ", ".join(job.enhancer.name for job in jobs)
     label = f"QF {qf_label(qf)}: {names}" if len(jobs) > 1 else f"{names} @ QF {qf_label(qf)}"
     total = sum(len(need) for need in missing)

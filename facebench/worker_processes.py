@@ -17,7 +17,7 @@ from typing import Optional
 _PRELOAD = ["facebench.pipeline"]
 
 
-def worker_start_method(num_workers: int) -> Optional[BaseContext]:
+def worker_context(num_workers: int) -> Optional[BaseContext]:
     """The `multiprocessing_context` for a DataLoader with `num_workers` workers (None for 0: the
     DataLoader refuses a context without workers)."""
     if num_workers == 0:

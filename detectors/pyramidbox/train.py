@@ -24,7 +24,7 @@ from facebench.detectors.pyramidbox.model import PyramidBoxNet
 from facebench.detectors.pyramidbox.train_data import TrainBatches
 from facebench.training import (CSVLogger, check_finite, init_distributed, load_training_state, resolve_device,
                                 save_training_state, seed_everything)
-from facebench.worker_processes import worker_start_method
+from facebench.worker_processes import worker_context
 
 # Indices of the VGG16 convolutions in `PyramidBoxNet.vgg` (= torchvision's vgg16().features), plus fc6, fc7.
 VGG_CONVS = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)
@@ -150,7 +150,7 @@ def train(config: TrainConfig, resume: Optional[str] = None) -> Path:
         start = int(saved["step"])
     batches = TrainBatches(_load_samples(config), config.batch_size, config.augment_config(), config.seed, ctx.rank)
     loader = DataLoader(batches, batch_size=None, sampler=range(start, config.steps), num_workers=config.workers,
-                        multiprocessing_context=worker_start_method(config.workers))
+                        multiprocessing_context=worker_context(config.workers))
     metadata = {"config": asdict(config), "dataset": {"path": str(config.data), "images": len(batches.samples)}}
     if ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)

@@ -88,6 +88,11 @@ class ModelConfig:
         """How many levels, counted from the top, have a mapping network."""
         return self.map_levels or self.levels
 
+    @property
+    def first_mapped_level(self) -> int:
+        """The lowest level with a mapping network (0 = all mapped); both VAEs decode from here up."""
+        return self.levels - self.mapped_levels
+
     def as_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -54,7 +54,7 @@ class MultiLevelMapping(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.first_mapped = cfg.levels - cfg.mapped_levels
+        self.first_mapped = cfg.first_mapped_level
         self.levels = nn.ModuleList(LatentMapping(cfg, level) for level in range(self.first_mapped, cfg.levels))
 
     def forward(self, latents: List[torch.Tensor]) -> List[torch.Tensor]:

@@ -98,11 +98,10 @@ class MultiLevelVAE(nn.Module):
         With `map_levels` m < k only the top m codes are decoded: the levels below add no skip, in the VAE
         stages as in the mapping stage, so D_N never depends on a latent that no M_i predicts.
         """
-        first_decoded = self.cfg.levels - self.cfg.mapped_levels
         y = codes[-1]
         for i in range(len(codes) - 1, 0, -1):
             y = _upsample(self.decoders[i](y, ()), codes[i - 1].shape[-2:])
-            if i - 1 >= first_decoded:
+            if i - 1 >= self.cfg.first_mapped_level:
                 y = y + codes[i - 1]
         stem_sizes = [tuple(-(-d // 2 ** j) for d in image_size) for j in range(self.cfg.stem_downsample - 1, -1, -1)]
         return torch.sigmoid(self.decoders[0](y, stem_sizes))

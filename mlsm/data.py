@@ -9,7 +9,9 @@ Sources (any may be empty):
         brightness log-uniform in `brightness_range`, making extra (dark, normal) pairs; they also
         serve as normal-light images for VAE_N. A `street_lights` share of them is first lit as a night
         street (`facebench.night_lighting`: street-light glows, then lamps in both images), so the dark
-        input's brightness varies up to 100x across the crop while the target stays evenly lit.
+        input's brightness varies up to 100x across the crop while the target stays evenly lit. A `mosaic`
+        share is a grid of 1x1, 2x2 or 3x3 whole photos shrunk into the crop, so faces and objects are
+        as small as in a DARK FACE frame (10-30 px), not the 34-64 px median AFW face of a one-photo crop.
 Every dark input is JPEG-compressed (OpenCV) at a QF drawn from `qfs` after cropping, as in the paper
 (compression after darkening). Pairs, pooled and sorted by folder then name, are split from the end:
 the last `test_count` are never loaded (reserved for reporting), the `val_count` before them are held
@@ -53,6 +55,7 @@ class DataConfig:
         brightness_range: mean brightness (fraction of full scale, noise-free) of synthetic dark crops,
             drawn log-uniformly; it must reach DARK FACE's frames (0.021..0.054; SICE lows are 0.045..0.14).
         street_lights: share of synthetic pairs lit as a night street (0 = none, the pairs of earlier runs).
+        mosaic: share of synthetic pairs made as a mosaic of shrunken photos (0 = none, as earlier runs).
     """
 
     paired: Tuple[str, ...] = ()
@@ -68,6 +71,7 @@ class DataConfig:
     synthetic_fraction: float = 0.5
     brightness_range: Tuple[float, float] = (0.012, 0.2)
     street_lights: float = 0.0
+    mosaic: float = 0.0
 
     def __post_init__(self) -> None:
         if self.val_count < 0 or self.test_count < 0:
@@ -77,6 +81,8 @@ class DataConfig:
         check_brightness_range(self.brightness_range)
         if not 0 <= self.street_lights <= 1:
             raise ValueError(f"street_lights must be a share in [0, 1], got {self.street_lights}")
+        if not 0 <= self.mosaic <= 1:
+            raise ValueError(f"mosaic must be a share in [0, 1], got {self.mosaic}")
 
 
 def _fit(rgb: np.ndarray, max_side: int) -> np.ndarray:
@@ -146,7 +152,7 @@ class TrainingData:
                 "synthetic_sources": len(self.synthetic), "qfs": [min(c.qfs), max(c.qfs)] if c.qfs else [],
                 "crop": c.crop, "max_side": c.max_side, "scale_range": list(c.scale_range),
                 "synthetic_fraction": c.synthetic_fraction, "brightness_range": list(c.brightness_range),
-                "street_lights": c.street_lights}
+                "street_lights": c.street_lights, "mosaic": c.mosaic}
 
     def _crop(self, rng: np.random.Generator, *images: np.ndarray) -> List[np.ndarray]:
         """The same random rescale (`scale_range`), crop (offsets multiples of 8) and flip of all images."""
@@ -169,8 +175,32 @@ class TrainingData:
     def _compress(self, rng: np.random.Generator, rgb: np.ndarray) -> np.ndarray:
         return jpeg_roundtrip(rgb, int(rng.choice(self.config.qfs)))
 
+    def _mosaic(self, rng: np.random.Generator) -> np.ndarray:
+        """uint8 RGB [crop, crop, 3]: an n x n grid (n uniform in 1..3) of random synthetic-pool photos, each a
+        random square of side min(H, W), flipped at random and shrunk (INTER_AREA) into its cell."""
+        size = self.config.crop
+        n = int(rng.integers(1, 4))
+        edges = np.linspace(0, size, n + 1).round().astype(int)
+        canvas = np.empty((size, size, 3), np.uint8)
+        for row in range(n):
+            for col in range(n):
+                photo = self.synthetic[int(rng.integers(len(self.synthetic)))]
+                h, w = photo.shape[:2]
+                side = min(h, w)
+                top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+                square = photo[top:top + side, left:left + side]
+                if rng.integers(0, 2):
+                    square = square[:, ::-1]
+                cell = (edges[col + 1] - edges[col], edges[row + 1] - edges[row])
+                canvas[edges[row]:edges[row + 1], edges[col]:edges[col + 1]] = cv2.resize(
+                    np.ascontiguousarray(square), cell, interpolation=cv2.INTER_AREA)
+        return canvas
+
     def _synthetic_pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
-        (normal,) = self._crop(rng, self.synthetic[int(rng.integers(len(self.synthetic)))])
+        if self.config.mosaic and rng.random() < self.config.mosaic:
+            normal = self._mosaic(rng)
+        else:
+            (normal,) = self._crop(rng, self.synthetic[int(rng.integers(len(self.synthetic)))])
         target = sample_brightness(rng, self.config.brightness_range)
         if self.config.street_lights and rng.random() < self.config.street_lights:
             return self._street_pair(rng, normal, target)

@@ -62,6 +62,9 @@ def _qfs(text: str):
               help="Mean brightness of synthetic dark crops (DARK FACE frames: 0.021-0.054).")
 @click.option("--street-lights", default=_DATA.street_lights, show_default=True,
               help="Share of synthetic pairs lit as a night street (glows and lamps; target evenly lit).")
+@click.option("--mosaic", default=_DATA.mosaic, show_default=True,
+              help="Share of synthetic pairs made as a 1x1-3x3 grid of whole photos shrunk into the crop "
+                   "(faces as small as DARK FACE's).")
 @click.option("--levels", type=click.IntRange(1, 4), default=_D.levels, show_default=True)
 @click.option("--width", default=_D.width, show_default=True)
 @click.option("--latent-channels", default=_D.latent_channels, show_default=True)
@@ -111,7 +114,7 @@ def _qfs(text: str):
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")
 @click.option("--no-progress", is_flag=True)
 def train_mlsm(out_dir, stage, paired, dark, normal, synthetic, val_count, test_count, qfs, crop, max_side,
-               scale_range, synthetic_fraction, brightness_range, street_lights, levels, width, latent_channels,
+               scale_range, synthetic_fraction, brightness_range, street_lights, mosaic, levels, width, latent_channels,
                stem_downsample, encoder_convs, decoder_convs, mapping_width, mapping_resblocks, map_levels, norm,
                refine_width, refine_context, no_mapping, perceptual, vgg_weights, w_l1, w_perceptual, w_gan, w_kl,
                w_latent, w_detection, w_mean_path, w_image_l1, steps, vae_steps, refine_steps, batch_size, lr,
@@ -133,7 +136,8 @@ def train_mlsm(out_dir, stage, paired, dark, normal, synthetic, val_count, test_
         data_cfg = DataConfig(paired=tuple(paired), dark=tuple(dark), normal=tuple(normal), synthetic=tuple(synthetic),
                               val_count=val_count, test_count=test_count, qfs=_qfs(qfs), crop=crop, max_side=max_side,
                               scale_range=tuple(scale_range), synthetic_fraction=synthetic_fraction,
-                              brightness_range=tuple(brightness_range), street_lights=street_lights)
+                              brightness_range=tuple(brightness_range), street_lights=street_lights,
+                              mosaic=mosaic)
         opts = TrainOptions(out_dir=out_dir, stage=stage, steps=steps, vae_steps=vae_steps,
                             refine_steps=refine_steps, batch_size=batch_size, lr=lr, decay_start=decay_start,
                             checkpoint_every=checkpoint_every, val_every=val_every, log_every=10, val_qf=val_qf,

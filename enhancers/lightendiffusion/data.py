@@ -29,9 +29,10 @@ def list_images(folders: Sequence[str], option: str) -> List[Path]:
     return files
 
 
-def step_generator(seed: int, step: int) -> torch.Generator:
-    """The generator of everything random in training step `step` (crops, flips, timesteps, noise)."""
-    return torch.Generator().manual_seed(seed * 1_000_003 + step)
+def step_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:
+    """The generator of everything random in training step `step` (crops, flips, timesteps, noise) of torchrun
+    rank `rank`; rank 0 draws what a single process draws, so one process is the same run as before."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + step + rank * 2 ** 40)
 
 
 def stream_indices(step: int, count: int, batch_size: int, seed: int, stream: int) -> List[int]:

@@ -12,15 +12,21 @@ with `full=True`.
 Run folder: config.json, log.csv (+ tensorboard/ when installed), last.pt (training state, atomic, for
 `--resume`), and at the end stage1.pt (CTDN) or lightendiffusion.pt (whole network, `--weights` of the
 enhancer). Batches depend only on (seed, step), so a resumed run continues exactly.
+
+Under torchrun (`torchrun --nproc_per_node N -m facebench train-enhancer lightendiffusion ...`) each rank
+takes its share of one union batch of N x batch_size images, gradients are averaged over the ranks (gloo
+on CPU, NCCL on GPUs), and rank 0 alone writes the run folder; a run resumes with the same N.
 """
 from __future__ import annotations
 
 import csv
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from facebench import __version__
@@ -33,8 +39,8 @@ from facebench.enhancers.lightendiffusion.data import (exposure_variant, list_im
 from facebench.enhancers.lightendiffusion.losses import stage1_losses, stage2_losses
 from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet
 from facebench.enhancers.lightendiffusion.weights import read_ctdn
-from facebench.training import (CSVLogger, check_finite, load_training_state, resolve_device, save_training_state,
-                                seed_everything)
+from facebench.training import (CSVLogger, DistributedContext, average_gradients, check_finite, init_distributed,
+                                load_training_state, resolve_device, save_training_state, seed_everything)
 from facebench.weights import sha256_of
 
 ENHANCER = "lightendiffusion"
@@ -47,12 +53,15 @@ def _check(config: "Stage1Config | Stage2Config", multiple: int) -> None:
         raise ValueError("--batch-size must be >= 1 and --steps >= 0")
 
 
-def _check_resumable(saved: Dict[str, Any], config: Any, path: Path) -> None:
-    current = asdict(config)
+def _check_resumable(metadata: Dict[str, Any], config: Any, world_size: int, path: Path) -> None:
+    saved, current = metadata["config"], asdict(config)
     differ = [k for k in current if k not in ("steps", "out", "device") and saved.get(k) != current[k]]
     if differ:
         raise ValueError(f"--resume: {path} was trained with different {', '.join(differ)} "
                          f"({', '.join(f'{k}={saved.get(k)!r}' for k in differ)})")
+    if metadata.get("world_size", 1) != world_size:
+        raise ValueError(f"--resume: {path} was trained by {metadata.get('world_size', 1)} processes, this run has "
+                         f"{world_size}; resume with the same torchrun --nproc_per_node")
 
 
 def _truncate_log(path: Path, step: int) -> None:
@@ -65,11 +74,14 @@ def _truncate_log(path: Path, step: int) -> None:
 
 
 def _loop(config: Any, modules: Dict[str, nn.Module], compute: Callable[[int], Dict[str, torch.Tensor]],
-          export: Callable[[int], Dict[str, Any]], final_name: str, resume: bool, device: torch.device) -> Path:
-    """The training loop both stages share: Adam on `modules`' trainable parameters, NaN guard, CSV log,
-    atomic checkpoints every `save_every` steps, exact resume from out/last.pt. Returns out/final_name."""
+          export: Callable[[int], Dict[str, Any]], final_name: str, resume: bool, device: torch.device,
+          ctx: DistributedContext) -> Path:
+    """The training loop both stages share: Adam on `modules`' trainable parameters (gradients averaged over
+    the torchrun ranks of `ctx`), NaN guard, CSV log, atomic checkpoints every `save_every` steps, exact resume
+    from out/last.pt; only rank 0 writes. Returns out/final_name."""
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
     parameters = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(parameters, lr=config.lr, betas=(0.9, 0.999), eps=1e-8)
     last, step = out / "last.pt", 0
@@ -77,27 +89,33 @@ def _loop(config: Any, modules: Dict[str, nn.Module], compute: Callable[[int], D
         if not last.is_file():
             raise ValueError(f"--resume: {last} does not exist (nothing to resume)")
         state = load_training_state(last, modules, {"adam": optimizer}, {}, map_location=device)
-        _check_resumable(state["metadata"]["config"], config, last)
+        _check_resumable(state["metadata"], config, ctx.world_size, last)
         step = state["step"]
-        _truncate_log(out / "log.csv", step)
-    write_json_atomic(out / "config.json", asdict(config))
-    logger = CSVLogger(out / "log.csv")
-    metadata = {"config": asdict(config)}
+        if ctx.is_main:
+            _truncate_log(out / "log.csv", step)
+    logger = None
+    if ctx.is_main:
+        write_json_atomic(out / "config.json", asdict(config))
+        logger = CSVLogger(out / "log.csv")
+    metadata = {"config": asdict(config), "world_size": ctx.world_size}
     while step < config.steps:
         losses = compute(step)
         check_finite(losses, step, last if last.is_file() else None)
         total = sum(losses.values())
         optimizer.zero_grad(set_to_none=True)
         total.backward()
+        for module in modules.values():
+            average_gradients(module, ctx)
         optimizer.step()
         step += 1
-        if step % config.log_every == 0 or step == config.steps:
+        if logger and (step % config.log_every == 0 or step == config.steps):
             terms = {k: float(v.detach()) for k, v in losses.items()}
             logger.log({"step": step, "loss": float(total.detach()), **terms})
-        if step % config.save_every == 0 or step == config.steps:
+        if ctx.is_main and (step % config.save_every == 0 or step == config.steps):
             save_training_state(last, modules, {"adam": optimizer}, {}, step, metadata)
     final = out / final_name
-    save_checkpoint(final, export(step))
+    if ctx.is_main:
+        save_checkpoint(final, export(step))
     return final
 
 
@@ -105,41 +123,62 @@ def _streams(config: Any) -> Tuple[List[Path], List[Path]]:
     return list_images(config.dark, "--dark"), list_images(config.normal, "--normal")
 
 
-def _batch(config: Any, dark: List[Path], normal: List[Path], step: int, generator: torch.Generator
-           ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """(dark crops, normal crops) of `step`, each [batch_size, 3, size, size] in [0, 1]."""
-    n = config.batch_size
-    low = load_crops(dark, stream_indices(step, len(dark), n, config.seed, 0), config.size, generator)
-    high = load_crops(normal, stream_indices(step, len(normal), n, config.seed, 1), config.size, generator)
-    return low, high
+def _batch(config: Any, dark: List[Path], normal: List[Path], step: int, ctx: DistributedContext
+           ) -> Tuple[torch.Tensor, torch.Tensor, torch.Generator]:
+    """(dark crops, normal crops) of `step` for this rank, each [batch_size, 3, size, size] in [0, 1]: its
+    share of the union batch of world_size x batch_size images; and the rank's generator, drawn from after."""
+    n, generator = config.batch_size, step_generator(config.seed, step, ctx.rank)
+    share = slice(ctx.rank * n, (ctx.rank + 1) * n)
+    union = n * ctx.world_size
+    low = load_crops(dark, stream_indices(step, len(dark), union, config.seed, 0)[share], config.size, generator)
+    high = load_crops(normal, stream_indices(step, len(normal), union, config.seed, 1)[share], config.size, generator)
+    return low, high, generator
 
 
-def _metadata(config: Any, stage: int, step: int, dark: List[Path], normal: List[Path]) -> Dict[str, Any]:
+def _metadata(config: Any, stage: int, step: int, dark: List[Path], normal: List[Path], world_size: int
+              ) -> Dict[str, Any]:
     return {"enhancer": ENHANCER, "stage": stage, "architecture": asdict(architecture_of(config)),
-            "config": asdict(config), "step": step, "facebench_version": __version__,
+            "config": asdict(config), "step": step, "world_size": world_size, "facebench_version": __version__,
             "data": {"dark": list(config.dark), "dark_images": len(dark), "normal": list(config.normal),
                      "normal_images": len(normal)}}
+
+
+@contextmanager
+def _distributed(config: Any) -> Iterator[Tuple[DistributedContext, torch.device]]:
+    """This process's torchrun context (a single process when not under torchrun) and its device; the
+    process group is left on exit."""
+    device = resolve_device(config.device)
+    ctx = init_distributed(device)
+    if device.type == "cuda" and ctx.enabled:
+        device = torch.device("cuda", ctx.local_rank)
+    try:
+        yield ctx, device
+        if ctx.enabled:
+            dist.barrier()  # leave together: a rank that tears down while rank 0 still writes can abort gloo
+    finally:
+        if ctx.enabled and dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def train_stage1(config: Stage1Config, resume: bool = False) -> Path:
     """Train the CTDN; returns out/stage1.pt ({"model": CTDN state dict, "metadata"})."""
     _check(config, 8)
     dark, normal = _streams(config)
-    device = resolve_device(config.device)
-    seed_everything(config.seed)
-    a = architecture_of(config)
-    ctdn = CTDN(a.recon_channels, a.retinex_channels, a.heads).to(device).train()
+    with _distributed(config) as (ctx, device):
+        seed_everything(config.seed)
+        a = architecture_of(config)
+        ctdn = CTDN(a.recon_channels, a.retinex_channels, a.heads).to(device).train()
 
-    def compute(step: int) -> Dict[str, torch.Tensor]:
-        generator = step_generator(config.seed, step)
-        images = torch.cat(_batch(config, dark, normal, step, generator))
-        darker = exposure_variant(images, generator)
-        return stage1_losses(ctdn, images.to(device), darker.to(device), config.weights)
+        def compute(step: int) -> Dict[str, torch.Tensor]:
+            low, high, generator = _batch(config, dark, normal, step, ctx)
+            images = torch.cat([low, high])
+            darker = exposure_variant(images, generator)
+            return stage1_losses(ctdn, images.to(device), darker.to(device), config.weights)
 
-    def export(step: int) -> Dict[str, Any]:
-        return {"model": ctdn.state_dict(), "metadata": _metadata(config, 1, step, dark, normal)}
+        def export(step: int) -> Dict[str, Any]:
+            return {"model": ctdn.state_dict(), "metadata": _metadata(config, 1, step, dark, normal, ctx.world_size)}
 
-    return _loop(config, {"ctdn": ctdn}, compute, export, "stage1.pt", resume, device)
+        return _loop(config, {"ctdn": ctdn}, compute, export, "stage1.pt", resume, device, ctx)
 
 
 def train_stage2(config: Stage2Config, resume: bool = False) -> Path:
@@ -147,22 +186,22 @@ def train_stage2(config: Stage2Config, resume: bool = False) -> Path:
     a = architecture_of(config)
     _check(config, a.image_multiple)
     dark, normal = _streams(config)
-    device = resolve_device(config.device)
-    seed_everything(config.seed)
-    net = LightenDiffusionNet(a)
-    net.decom = read_ctdn(config.stage1, a)
-    net.decom.requires_grad_(False)
-    net.to(device).train()
-    net.decom.eval()
+    with _distributed(config) as (ctx, device):
+        seed_everything(config.seed)
+        net = LightenDiffusionNet(a)
+        net.decom = read_ctdn(config.stage1, a)
+        net.decom.requires_grad_(False)
+        net.to(device).train()
+        net.decom.eval()
 
-    def compute(step: int) -> Dict[str, torch.Tensor]:
-        generator = step_generator(config.seed, step)
-        low, high = _batch(config, dark, normal, step, generator)
-        return stage2_losses(net, low.to(device), high.to(device), generator, config.sampling_steps,
-                             config.scc_weight)
+        def compute(step: int) -> Dict[str, torch.Tensor]:
+            low, high, generator = _batch(config, dark, normal, step, ctx)
+            return stage2_losses(net, low.to(device), high.to(device), generator, config.sampling_steps,
+                                 config.scc_weight)
 
-    def export(step: int) -> Dict[str, Any]:
-        metadata = {**_metadata(config, 2, step, dark, normal), "stage1_sha256": sha256_of(config.stage1)}
-        return {"model": net.state_dict(), "metadata": metadata}
+        def export(step: int) -> Dict[str, Any]:
+            metadata = {**_metadata(config, 2, step, dark, normal, ctx.world_size),
+                        "stage1_sha256": sha256_of(config.stage1)}
+            return {"model": net.state_dict(), "metadata": metadata}
 
-    return _loop(config, {"unet": net.Unet}, compute, export, "lightendiffusion.pt", resume, device)
+        return _loop(config, {"unet": net.Unet}, compute, export, "lightendiffusion.pt", resume, device, ctx)

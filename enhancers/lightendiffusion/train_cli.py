@@ -5,6 +5,7 @@ Options left unset take the small CPU configuration, or with `--full` the author
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 import click
@@ -69,7 +70,8 @@ def _run(stage: int, config: Any, resume: bool, threads: int) -> None:
         raise click.UsageError(str(exc)) from None
     except NonFiniteLossError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"weights written to {final}")
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 wrote the file
+        click.echo(f"weights written to {final}")
 
 
 @click.group("lightendiffusion")

@@ -33,7 +33,7 @@ from facebench.enhancers.deblock import DeblockNet, DeblockNetConfig
 from facebench.atomic import write_json_atomic
 from facebench.lowlight import darken, sample_model
 from facebench.training import (CSVLogger, NonFiniteLossError, check_finite, linear_decay, load_training_state,
-                                resolve_device, save_training_state, seed_everything)
+                                require_single_process, resolve_device, save_training_state, seed_everything)
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,7 @@ def _config_dict(config: DeblockTrainConfig) -> dict:
 def train(config: DeblockTrainConfig, out: Path, device: torch.device, resume: bool = False,
           save_every: int = 200, log_every: int = 20, progress: bool = True) -> Path:
     """Train DeblockNet, checkpointing to `out`/last.pt; returns the exported weights path `out`/deblock.pt."""
+    require_single_process("train-enhancer deblock")
     out.mkdir(parents=True, exist_ok=True)
     photos = find_photos(config.data)
     images = load_photos(photos, config.crop)

@@ -24,8 +24,8 @@ from facebench.datasets.images import IMAGE_SUFFIXES, images_under, read_image
 from facebench.enhancers.authors_weights import load_strict, read_state_dict
 from facebench.enhancers.zerodce import ZeroDCENet, init_weights
 from facebench.enhancers.zerodce_losses import ZeroReferenceWeights, zero_reference_losses
-from facebench.training import (CSVLogger, NonFiniteLossError, check_finite, load_training_state, resolve_device,
-                                save_training_state, seed_everything)
+from facebench.training import (CSVLogger, NonFiniteLossError, check_finite, load_training_state,
+                                require_single_process, resolve_device, save_training_state, seed_everything)
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,7 @@ def train(config: ZeroDCETrainConfig, resume: bool = False) -> Path:
 
     With `resume`, continues exactly from out/last.pt (same config except `steps`).
     """
+    require_single_process("train-enhancer zerodce")
     files = find_images(config.dark)
     _check_config(config, len(files))
     out = Path(config.out)
@@ -164,6 +165,6 @@ def train_zerodce(threads: int, resume: bool, **options) -> None:
         torch.set_num_threads(threads)
     try:
         final = train(ZeroDCETrainConfig(**options), resume=resume)
-    except NonFiniteLossError as exc:
+    except (ValueError, NonFiniteLossError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"weights written to {final} (use: --enhancer zerodce --weights {final})")

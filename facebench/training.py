@@ -70,6 +70,15 @@ def init_distributed(device: torch.device) -> DistributedContext:
                               local_rank=int(os.environ.get("LOCAL_RANK", "0")))
 
 
+def require_single_process(trainer: str) -> None:
+    """ValueError when launched by torchrun with several processes, for trainers that do not average over ranks
+    (each process would train alone and all would write the same run folder)."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size > 1:
+        raise ValueError(f"{trainer}: training under torchrun is not supported (WORLD_SIZE={world_size}); "
+                         "run one process")
+
+
 def average_gradients(module: torch.nn.Module, ctx: DistributedContext) -> None:
     """All-reduce and average the gradients of `module` over the ranks of `ctx` (no-op for one process).
 

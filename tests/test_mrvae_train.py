@@ -164,3 +164,10 @@ def test_presets():
     assert cpu.architecture.width == 16 and cpu.data.crop == 128 and cpu.data.qfs == tuple(range(60, 101))
     assert paper.architecture.width == 64 and paper.data.resize == 512 and paper.data.qfs == ()
     assert build_config(paper=True, **{**common, "width": 32}).architecture.width == 32
+
+
+def test_torchrun_with_several_processes_is_one_clear_error(folders, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ValueError, match=r"mrvae: training under torchrun is not supported \(WORLD_SIZE=2\)"):
+        train(_config(folders), tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # nothing written

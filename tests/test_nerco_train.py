@@ -196,3 +196,10 @@ def test_init_from_authors_folder_and_architecture_check(photos, tmp_path):
     assert all(torch.equal(final["model"][k], v) for k, v in source.items())
     with pytest.raises(ValueError, match="architecture"):
         train(_config(photos, tmp_path / "other", steps=0, init=str(folder), blocks=2))
+
+
+def test_torchrun_with_several_processes_is_one_clear_error(photos, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ValueError, match=r"nerco: training under torchrun is not supported \(WORLD_SIZE=2\)"):
+        train(_config(photos, tmp_path / "run"))
+    assert not (tmp_path / "run").exists()  # nothing written

@@ -27,8 +27,8 @@ from facebench.enhancers.mrvae.data import DataConfig, PairSource
 from facebench.enhancers.mrvae.losses import LossWeights, mrvae_losses
 from facebench.enhancers.mrvae.model import MRVAEConfig, MRVAENet, init_authors, sample
 from facebench.enhancers.mrvae.weights import save_weights
-from facebench.training import (CSVLogger, check_finite, load_training_state, resolve_device, save_training_state,
-                                seed_everything)
+from facebench.training import (CSVLogger, check_finite, load_training_state, require_single_process, resolve_device,
+                                save_training_state, seed_everything)
 
 # Fields that may differ between a run and its --resume (they do not change the trained weights).
 _RESUMABLE = ("steps", "save_every", "log_every")
@@ -86,6 +86,7 @@ def train(config: TrainConfig, out: "str | Path", device: str = "auto", resume: 
         CheckpointError: --resume without out/last.pt, or with a different config.
         NonFiniteLossError: a loss term became NaN/inf (the last good last.pt is kept).
     """
+    require_single_process("train-enhancer mrvae")
     out, dev = Path(out), resolve_device(device)
     out.mkdir(parents=True, exist_ok=True)
     source = PairSource(config.data)

@@ -29,8 +29,8 @@ from facebench.enhancers.nerco.losses import POOLS, LossWeights, discriminator_l
 from facebench.enhancers.nerco.model import NeRCoArch, infer_arch
 from facebench.enhancers.nerco.pool import ImagePool
 from facebench.enhancers.nerco.text_prior import TextPrior, load_text_prior
-from facebench.training import (CSVLogger, check_finite, linear_decay, load_training_state, resolve_device,
-                                save_training_state, seed_everything)
+from facebench.training import (CSVLogger, check_finite, linear_decay, load_training_state, require_single_process,
+                                resolve_device, save_training_state, seed_everything)
 
 # Settings that may differ when a run is resumed (everything else must match the saved config).
 _RESUMABLE_CHANGES = ("steps", "out", "device", "save_every", "log_every")
@@ -141,6 +141,7 @@ def train(config: NeRCoTrainConfig, resume: bool = False) -> Path:
 
     With `resume`, continues exactly from out/last.pt (same config except steps / out / device / logging).
     """
+    require_single_process("train-enhancer nerco")
     _check_config(config)
     dark_files, normal_files = find_images(config.dark, "--dark"), find_images(config.normal, "--normal")
     out = Path(config.out)

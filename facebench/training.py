@@ -102,13 +102,24 @@ def linear_decay(optimizer: torch.optim.Optimizer, total_steps: int, decay_start
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def check_finite(losses: Mapping[str, torch.Tensor], step: int, last_checkpoint: Optional[Path]) -> None:
-    """Raise NonFiniteLossError naming the term and the checkpoint kept, if any loss is NaN/inf."""
-    for name, value in losses.items():
-        v = float(value.detach())
-        if not math.isfinite(v):
-            kept = f"; last good checkpoint kept: {last_checkpoint}" if last_checkpoint else ""
-            raise NonFiniteLossError(f"loss term {name!r} is {v} at step {step}; training stopped{kept}")
+def check_finite(losses: Mapping[str, torch.Tensor], step: int, last_checkpoint: Optional[Path],
+                 ctx: DistributedContext = DistributedContext()) -> None:
+    """Raise NonFiniteLossError naming the term and the checkpoint kept, if any loss is NaN/inf.
+
+    Under torchrun every rank of `ctx` must call it at the same point: the ranks agree, so all of them stop
+    when one sees a NaN/inf (otherwise the others would wait for its gradients forever).
+    """
+    kept = f"; last good checkpoint kept: {last_checkpoint}" if last_checkpoint else ""
+    values = {name: float(value.detach()) for name, value in losses.items()}
+    bad = next(((name, v) for name, v in values.items() if not math.isfinite(v)), None)
+    if ctx.enabled:
+        flag = torch.tensor([float(bad is not None)], device=next(iter(losses.values())).device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        if bad is None and flag.item() > 0:
+            raise NonFiniteLossError(f"a loss term is not finite on another process at step {step}; training "
+                                     f"stopped{kept}")
+    if bad is not None:
+        raise NonFiniteLossError(f"loss term {bad[0]!r} is {bad[1]} at step {step}; training stopped{kept}")
 
 
 class CSVLogger:

@@ -3,9 +3,10 @@ import math
 
 import pytest
 import torch
+import torch.multiprocessing as mp
 
-from facebench.training import (CSVLogger, NonFiniteLossError, check_finite, linear_decay, load_training_state,
-                                save_training_state)
+from facebench.training import (CSVLogger, DistributedContext, NonFiniteLossError, check_finite, linear_decay,
+                                load_training_state, save_training_state)
 
 
 def test_csv_log_appends_across_resumes(tmp_path):
@@ -31,6 +32,27 @@ def test_nan_guard_names_the_term_and_the_checkpoint(tmp_path):
     check_finite({"l1": torch.tensor(0.3)}, 5, None)
     with pytest.raises(NonFiniteLossError, match=r"'gan' is nan at step 7.*last.pt"):
         check_finite({"l1": torch.tensor(0.3), "gan": torch.tensor(math.nan)}, 7, tmp_path / "last.pt")
+
+
+def _nan_on_rank_1(rank: int, init_file: str, outcome_dir: str) -> None:
+    """Rank 1's loss is NaN, rank 0's is finite; each rank writes what check_finite did."""
+    torch.distributed.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    loss = torch.tensor(math.nan if rank == 1 else 1.0)
+    try:
+        check_finite({"l1": loss}, 7, None, DistributedContext(rank=rank, world_size=2))
+        outcome = "continued"
+    except NonFiniteLossError as exc:
+        outcome = str(exc)
+    with open(f"{outcome_dir}/rank{rank}.txt", "w") as f:
+        f.write(outcome)
+    torch.distributed.destroy_process_group()
+
+
+def test_nan_on_one_torchrun_rank_stops_every_rank(tmp_path):
+    mp.spawn(_nan_on_rank_1, args=(str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
+    assert (tmp_path / "rank1.txt").read_text().startswith("loss term 'l1' is nan at step 7")
+    # without agreement rank 0 would go on and wait for rank 1's gradients forever
+    assert (tmp_path / "rank0.txt").read_text().startswith("a loss term is not finite on another process at step 7")
 
 
 def test_linear_decay_is_constant_then_linear_to_zero():

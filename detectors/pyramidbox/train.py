@@ -22,8 +22,8 @@ from facebench.detectors.pyramidbox.augment import AugmentConfig
 from facebench.detectors.pyramidbox.loss import pyramidbox_losses
 from facebench.detectors.pyramidbox.model import PyramidBoxNet
 from facebench.detectors.pyramidbox.train_data import TrainBatches
-from facebench.training import (CSVLogger, check_finite, init_distributed, load_training_state, resolve_device,
-                                save_training_state, seed_everything)
+from facebench.training import (CSVLogger, DistributedContext, check_finite, init_distributed, load_training_state,
+                                resolve_device, save_training_state, seed_everything)
 from facebench.worker_processes import worker_context
 
 # Indices of the VGG16 convolutions in `PyramidBoxNet.vgg` (= torchvision's vgg16().features), plus fc6, fc7.
@@ -157,7 +157,7 @@ def train(config: TrainConfig, resume: Optional[str] = None) -> Path:
         (out / "config.json").write_text(json.dumps(metadata, indent=2))
     logger, last = CSVLogger(out / "log.csv"), (out / "last.pt" if resume else None)
     for step, (images, faces) in zip(range(start, config.steps), loader):
-        losses = train_step(model, optimizer, images.to(device), [f.to(device) for f in faces], step, last)
+        losses = train_step(model, optimizer, images.to(device), [f.to(device) for f in faces], step, last, ctx)
         scheduler.step()
         done = step + 1
         if ctx.is_main and (done % config.log_every == 0 or done == config.steps):
@@ -172,18 +172,20 @@ def train(config: TrainConfig, resume: Optional[str] = None) -> Path:
 
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor, faces,
-               step: int = 0, last_checkpoint: Optional[Path] = None) -> Dict[str, torch.Tensor]:
+               step: int = 0, last_checkpoint: Optional[Path] = None,
+               ctx: DistributedContext = DistributedContext()) -> Dict[str, torch.Tensor]:
     """One SGD step on a batch.
 
     Args:
         images (Tensor[B, 3, S, S]): network input (RGB 0..255 minus the mean).
         faces: B Tensors[M_i, 4], face boxes (x1, y1, x2, y2) normalised by S.
+        ctx: the torchrun ranks, which stop together when one of them sees a NaN/inf loss.
 
     Returns:
         the loss terms before the step (detached).
     """
     losses = pyramidbox_losses(model(images), faces)
-    check_finite(losses, step, last_checkpoint)
+    check_finite(losses, step, last_checkpoint, ctx)
     optimizer.zero_grad(set_to_none=True)
     sum(losses.values()).backward()
     optimizer.step()

@@ -100,7 +100,7 @@ def _loop(config: Any, modules: Dict[str, nn.Module], compute: Callable[[int], D
     metadata = {"config": asdict(config), "world_size": ctx.world_size}
     while step < config.steps:
         losses = compute(step)
-        check_finite(losses, step, last if last.is_file() else None)
+        check_finite(losses, step, last if last.is_file() else None, ctx)
         total = sum(losses.values())
         optimizer.zero_grad(set_to_none=True)
         total.backward()

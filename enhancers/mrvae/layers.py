@@ -6,7 +6,8 @@
   `F.interpolate(..., align_corners=False)` nor `align_corners=True` computes.
 - `TFBatchNorm`: slim.batch_norm as the authors run it: always normalised with the statistics of the
   batch it is given (per channel over N, H, W; biased variance; eps 1e-3), `beta` only (scale=False).
-  The moving averages (decay 0.999) are updated in training mode and never used for outputs.
+  The moving averages (decay 0.999) are updated in training mode and never used for outputs. Under
+  torchrun the trainer sets `synchronized`, and the statistics are those of every rank's batch together.
 - `TFPReLU`: relu(x) + alpha * (x - |x|) / 2 per channel (= PReLU), slope variable `alpha` starting at 0.
 
 Tensors are NCHW float32 here (the TF graph is NHWC).
@@ -16,6 +17,7 @@ from __future__ import annotations
 from typing import Tuple
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -46,6 +48,23 @@ def tf_resize_bilinear(x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
     return top + (bottom - top) * wy[:, None]
 
 
+class _SumOverRanks(torch.autograd.Function):
+    """The sum of a tensor over the torchrun ranks, on every rank; its gradient is the sum of the ranks'
+    gradients (every rank's loss depends on every rank's input through the sum)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        total = x.clone()
+        dist.all_reduce(total)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        total = grad.clone()
+        dist.all_reduce(total)
+        return total
+
+
 class TFBatchNorm(nn.Module):
     """slim.batch_norm(scale=False) in training mode, as MR-VAE runs it at train and test time.
 
@@ -58,13 +77,32 @@ class TFBatchNorm(nn.Module):
     def __init__(self, channels: int, eps: float = 1e-3, decay: float = 0.999):
         super().__init__()
         self.eps, self.momentum = eps, 1.0 - decay
+        self.synchronized = False
         self.beta = nn.Parameter(torch.zeros(channels))
         self.register_buffer("moving_mean", torch.zeros(channels))
         self.register_buffer("moving_variance", torch.ones(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.synchronized:
+            return self._forward_over_ranks(x)
         mean, var = (self.moving_mean, self.moving_variance) if self.training else (None, None)
         return F.batch_norm(x, mean, var, None, self.beta, training=True, momentum=self.momentum, eps=self.eps)
+
+    def _forward_over_ranks(self, x: torch.Tensor) -> torch.Tensor:
+        """forward with the mean and variance of the union of all ranks' batches (all-reduced with gradients,
+        so every rank back-propagates through the shared statistics, as one process on the union batch)."""
+        channels = x.shape[1]
+        count = torch.full((1,), x.numel() / channels, dtype=x.dtype, device=x.device)
+        sums = _SumOverRanks.apply(torch.cat([x.sum((0, 2, 3)), count]))
+        n = sums[channels]
+        mean = sums[:channels] / n
+        centred = x - mean[None, :, None, None]
+        var = _SumOverRanks.apply(centred.square().sum((0, 2, 3))) / n
+        if self.training:
+            with torch.no_grad():
+                self.moving_mean.lerp_(mean, self.momentum)
+                self.moving_variance.lerp_(var * n / (n - 1), self.momentum)
+        return centred * torch.rsqrt(var + self.eps)[None, :, None, None] + self.beta[None, :, None, None]
 
 
 class TFPReLU(nn.Module):

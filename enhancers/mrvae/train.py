@@ -19,16 +19,18 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 import torch
+import torch.distributed as dist
 
 from facebench import __version__
 from facebench.atomic import write_json_atomic
 from facebench.checkpoint import CheckpointError, load_checkpoint
 from facebench.enhancers.mrvae.data import DataConfig, PairSource
 from facebench.enhancers.mrvae.losses import LossWeights, mrvae_losses
+from facebench.enhancers.mrvae.layers import TFBatchNorm
 from facebench.enhancers.mrvae.model import MRVAEConfig, MRVAENet, init_authors, sample
 from facebench.enhancers.mrvae.weights import save_weights
-from facebench.training import (CSVLogger, check_finite, load_training_state, require_single_process, resolve_device,
-                                save_training_state, seed_everything)
+from facebench.training import (CSVLogger, DistributedContext, average_gradients, check_finite, init_distributed,
+                                load_training_state, resolve_device, save_training_state, seed_everything)
 
 # Fields that may differ between a run and its --resume (they do not change the trained weights).
 _RESUMABLE = ("steps", "save_every", "log_every")
@@ -63,36 +65,68 @@ def lr_schedule(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def training_step(net: MRVAENet, low: torch.Tensor, high: torch.Tensor, weights: LossWeights) -> Dict[str, torch.Tensor]:
-    """Loss terms for one batch (low, high: Tensor[B, 3, S, S] in [0, 1]); draws both eps from torch's RNG."""
-    outputs = net(low, torch.randn(net.latent_shape(low), device=low.device))
+def training_step(net: MRVAENet, low: torch.Tensor, high: torch.Tensor, weights: LossWeights,
+                  ctx: DistributedContext = DistributedContext()) -> Dict[str, torch.Tensor]:
+    """Loss terms for this rank's batch (low, high: Tensor[B, 3, S, S] in [0, 1]).
+
+    Both eps are drawn from torch's RNG for the union batch of all ranks of `ctx` (every rank draws the same)
+    and sliced to this rank's share, so the ranks together see exactly the noise of one process.
+    """
+    n, *latent = net.latent_shape(low)
+    share = slice(ctx.rank * n, (ctx.rank + 1) * n)
+    union = (n * ctx.world_size, *latent)
+    outputs = net(low, torch.randn(union, device=low.device)[share])
     target = net.encoder(high)
-    z_target = sample(target.z_mean, target.z_log_var, torch.randn_like(target.z_mean))
+    z_target = sample(target.z_mean, target.z_log_var, torch.randn(union, device=low.device)[share])
     return mrvae_losses(outputs, high, z_target, weights)
 
 
-def _check_resumable(saved: Dict[str, Any], config: TrainConfig, path: Path) -> None:
+def _check_resumable(metadata: Dict[str, Any], config: TrainConfig, world_size: int, path: Path) -> None:
     current = config.as_dict()
-    differ = [k for k in current if k not in _RESUMABLE and saved.get(k) != current[k]]
+    differ = [k for k in current if k not in _RESUMABLE and metadata["config"].get(k) != current[k]]
     if differ:
         raise CheckpointError(f"{path}: trained with different {', '.join(differ)}; resume with the same options "
                               "(only --steps, --save-every, --log-every may change) or use a new --out")
+    if metadata.get("world_size", 1) != world_size:
+        raise CheckpointError(f"{path}: trained by {metadata.get('world_size', 1)} processes, this run has "
+                              f"{world_size}; resume with the same torchrun --nproc_per_node")
 
 
 def train(config: TrainConfig, out: "str | Path", device: str = "auto", resume: bool = False) -> Path:
     """Train MR-VAE into run directory `out`; returns the final weights file out/mrvae.pt.
 
+    Under torchrun (N processes) each rank takes its share of one union batch of N x batch_size pairs with
+    its share of the union's noise, batch statistics are those of the union, gradients are averaged, and
+    rank 0 alone writes: N ranks train exactly as one process with N x batch_size.
+
     Raises:
-        CheckpointError: --resume without out/last.pt, or with a different config.
+        CheckpointError: --resume without out/last.pt, or with a different config or number of processes.
         NonFiniteLossError: a loss term became NaN/inf (the last good last.pt is kept).
     """
-    require_single_process("train-enhancer mrvae")
     out, dev = Path(out), resolve_device(device)
-    out.mkdir(parents=True, exist_ok=True)
-    source = PairSource(config.data)
-    seed_everything(config.data.seed)
+    ctx = init_distributed(dev)
+    if dev.type == "cuda" and ctx.enabled:
+        dev = torch.device("cuda", ctx.local_rank)
+    try:
+        final = _train(config, out, dev, resume, ctx)
+        if ctx.enabled:
+            dist.barrier()  # leave together: a rank that tears down while rank 0 still writes can abort gloo
+        return final
+    finally:
+        if ctx.enabled and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _train(config: TrainConfig, out: Path, dev: torch.device, resume: bool, ctx: DistributedContext) -> Path:
+    n = config.data.batch_size
+    source = PairSource(dataclasses.replace(config.data, batch_size=n * ctx.world_size))  # the union batch
+    share = slice(ctx.rank * n, (ctx.rank + 1) * n)
+    seed_everything(config.data.seed)  # the same weights and noise stream on every rank
     net = MRVAENet(config.architecture)
     init_authors(net)
+    for module in net.modules():
+        if isinstance(module, TFBatchNorm):
+            module.synchronized = ctx.enabled
     net.to(dev).train()
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
     scheduler = lr_schedule(optimizer, config)
@@ -100,36 +134,42 @@ def train(config: TrainConfig, out: "str | Path", device: str = "auto", resume: 
     if resume:
         if not last.is_file():
             raise CheckpointError(f"{last}: nothing to resume (no training state in {out})")
-        _check_resumable(load_checkpoint(last)["metadata"]["config"], config, last)
+        _check_resumable(load_checkpoint(last)["metadata"], config, ctx.world_size, last)
         step = load_training_state(last, {"net": net}, {"adam": optimizer}, {"lr": scheduler}, dev)["step"]
-    write_json_atomic(out / "config.json", config.as_dict())
-    logger, metadata = CSVLogger(out / "log.csv"), {"config": config.as_dict()}
+    logger, metadata = None, {"config": config.as_dict(), "world_size": ctx.world_size}
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(out / "config.json", config.as_dict())
+        logger = CSVLogger(out / "log.csv")
     terms: Dict[str, float] = {}
     started = time.time()
     while step < config.steps:
-        low, high = (t.to(dev) for t in source.batch(step))
-        losses = training_step(net, low, high, config.loss)
-        check_finite(losses, step, last if last.is_file() else None)
+        low, high = (t[share].to(dev) for t in source.batch(step))
+        losses = training_step(net, low, high, config.loss, ctx)
+        check_finite(losses, step, last if last.is_file() else None, ctx)
         total = sum(losses.values())
         optimizer.zero_grad(set_to_none=True)
         total.backward()
+        average_gradients(net, ctx)
         optimizer.step()
         scheduler.step()
         step += 1
         terms = {k: float(v.detach()) for k, v in losses.items()}
-        if step % config.log_every == 0 or step == config.steps:
+        if logger and (step % config.log_every == 0 or step == config.steps):
             logger.log({"step": step, "loss": sum(terms.values()), **terms, "lr": scheduler.get_last_lr()[0],
                         "seconds": round(time.time() - started, 1)})
-        if step % config.save_every == 0 or step == config.steps:
+        if ctx.is_main and (step % config.save_every == 0 or step == config.steps):
             save_training_state(last, {"net": net}, {"adam": optimizer}, {"lr": scheduler}, step, metadata)
-    return _export(net, out, config, step, terms)
+    return _export(net, out, config, step, terms, ctx.world_size) if ctx.is_main else out / "mrvae.pt"
 
 
-def _export(net: MRVAENet, out: Path, config: TrainConfig, step: int, terms: Optional[Dict[str, float]]) -> Path:
+def _export(net: MRVAENet, out: Path, config: TrainConfig, step: int, terms: Optional[Dict[str, float]],
+            world_size: int) -> Path:
     final = out / "mrvae.pt"
     save_weights(final, net.eval(), {
         "source": "trained by facebench train-enhancer mrvae",
         "training": config.as_dict(),
+        "world_size": world_size,
         "steps": step,
         "final_loss_terms": terms,
         "facebench_version": __version__,

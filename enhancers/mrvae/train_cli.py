@@ -11,6 +11,7 @@ Both: Adam, lr 1e-3 * 0.96^(step / 5000) floored at 1e-6, loss 10 L2(GR) + L1(DR
 """
 from __future__ import annotations
 
+import os
 from typing import Tuple
 
 import click
@@ -96,5 +97,6 @@ def train_mrvae(out: str, device: str, threads: int, resume: bool, **options) ->
         final = train(config, out, device=device, resume=resume)
     except (ValueError, CheckpointError, NonFiniteLossError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"weights written to {final} (use: --enhancer mrvae --weights {final})")
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 wrote the file
+        click.echo(f"weights written to {final} (use: --enhancer mrvae --weights {final})")
 

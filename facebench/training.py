@@ -10,9 +10,10 @@ import importlib.util
 import math
 import os
 import random
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
 
 import numpy as np
 import torch
@@ -77,6 +78,23 @@ def require_single_process(trainer: str) -> None:
     if world_size > 1:
         raise ValueError(f"{trainer}: training under torchrun is not supported (WORLD_SIZE={world_size}); "
                          "run one process")
+
+
+@contextmanager
+def torchrun_process(device_spec: str = "auto") -> Iterator[Tuple[DistributedContext, torch.device]]:
+    """This process's place in a torchrun job (one process when not under torchrun) and its device (the rank's
+    own GPU under torchrun with CUDA). On a normal exit the ranks wait for each other, then leave the group."""
+    device = resolve_device(device_spec)
+    ctx = init_distributed(device)
+    if device.type == "cuda" and ctx.enabled:
+        device = torch.device("cuda", ctx.local_rank)
+    try:
+        yield ctx, device
+        if ctx.enabled:
+            dist.barrier()  # leave together: a rank that tears down while rank 0 still writes can abort gloo
+    finally:
+        if ctx.enabled and dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def average_gradients(module: torch.nn.Module, ctx: DistributedContext) -> None:

@@ -20,13 +20,11 @@ on CPU, NCCL on GPUs), and rank 0 alone writes the run folder; a run resumes wit
 from __future__ import annotations
 
 import csv
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import torch
-import torch.distributed as dist
 from torch import nn
 
 from facebench import __version__
@@ -39,8 +37,8 @@ from facebench.enhancers.lightendiffusion.data import (exposure_variant, list_im
 from facebench.enhancers.lightendiffusion.losses import stage1_losses, stage2_losses
 from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet
 from facebench.enhancers.lightendiffusion.weights import read_ctdn
-from facebench.training import (CSVLogger, DistributedContext, average_gradients, check_finite, init_distributed,
-                                load_training_state, resolve_device, save_training_state, seed_everything)
+from facebench.training import (CSVLogger, DistributedContext, average_gradients, check_finite, load_training_state,
+                                save_training_state, seed_everything, torchrun_process)
 from facebench.weights import sha256_of
 
 ENHANCER = "lightendiffusion"
@@ -143,28 +141,11 @@ def _metadata(config: Any, stage: int, step: int, dark: List[Path], normal: List
                      "normal_images": len(normal)}}
 
 
-@contextmanager
-def _distributed(config: Any) -> Iterator[Tuple[DistributedContext, torch.device]]:
-    """This process's torchrun context (a single process when not under torchrun) and its device; the
-    process group is left on exit."""
-    device = resolve_device(config.device)
-    ctx = init_distributed(device)
-    if device.type == "cuda" and ctx.enabled:
-        device = torch.device("cuda", ctx.local_rank)
-    try:
-        yield ctx, device
-        if ctx.enabled:
-            dist.barrier()  # leave together: a rank that tears down while rank 0 still writes can abort gloo
-    finally:
-        if ctx.enabled and dist.is_initialized():
-            dist.destroy_process_group()
-
-
 def train_stage1(config: Stage1Config, resume: bool = False) -> Path:
     """Train the CTDN; returns out/stage1.pt ({"model": CTDN state dict, "metadata"})."""
     _check(config, 8)
     dark, normal = _streams(config)
-    with _distributed(config) as (ctx, device):
+    with torchrun_process(config.device) as (ctx, device):
         seed_everything(config.seed)
         a = architecture_of(config)
         ctdn = CTDN(a.recon_channels, a.retinex_channels, a.heads).to(device).train()
@@ -186,7 +167,7 @@ def train_stage2(config: Stage2Config, resume: bool = False) -> Path:
     a = architecture_of(config)
     _check(config, a.image_multiple)
     dark, normal = _streams(config)
-    with _distributed(config) as (ctx, device):
+    with torchrun_process(config.device) as (ctx, device):
         seed_everything(config.seed)
         net = LightenDiffusionNet(a)
         net.decom = read_ctdn(config.stage1, a)

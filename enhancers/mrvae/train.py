@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 import torch
-import torch.distributed as dist
 
 from facebench import __version__
 from facebench.atomic import write_json_atomic
@@ -29,8 +28,8 @@ from facebench.enhancers.mrvae.losses import LossWeights, mrvae_losses
 from facebench.enhancers.mrvae.layers import TFBatchNorm
 from facebench.enhancers.mrvae.model import MRVAEConfig, MRVAENet, init_authors, sample
 from facebench.enhancers.mrvae.weights import save_weights
-from facebench.training import (CSVLogger, DistributedContext, average_gradients, check_finite, init_distributed,
-                                load_training_state, resolve_device, save_training_state, seed_everything)
+from facebench.training import (CSVLogger, DistributedContext, average_gradients, check_finite, load_training_state,
+                                save_training_state, seed_everything, torchrun_process)
 
 # Fields that may differ between a run and its --resume (they do not change the trained weights).
 _RESUMABLE = ("steps", "save_every", "log_every")
@@ -103,18 +102,8 @@ def train(config: TrainConfig, out: "str | Path", device: str = "auto", resume: 
         CheckpointError: --resume without out/last.pt, or with a different config or number of processes.
         NonFiniteLossError: a loss term became NaN/inf (the last good last.pt is kept).
     """
-    out, dev = Path(out), resolve_device(device)
-    ctx = init_distributed(dev)
-    if dev.type == "cuda" and ctx.enabled:
-        dev = torch.device("cuda", ctx.local_rank)
-    try:
-        final = _train(config, out, dev, resume, ctx)
-        if ctx.enabled:
-            dist.barrier()  # leave together: a rank that tears down while rank 0 still writes can abort gloo
-        return final
-    finally:
-        if ctx.enabled and dist.is_initialized():
-            dist.destroy_process_group()
+    with torchrun_process(device) as (ctx, dev):
+        return _train(config, Path(out), dev, resume, ctx)
 
 
 def _train(config: TrainConfig, out: Path, dev: torch.device, resume: bool, ctx: DistributedContext) -> Path:

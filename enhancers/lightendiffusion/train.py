@@ -15,7 +15,8 @@ enhancer). Batches depend only on (seed, step), so a resumed run continues exact
 
 Under torchrun (`torchrun --nproc_per_node N -m facebench train-enhancer lightendiffusion ...`) each rank
 takes its share of one union batch of N x batch_size images, gradients are averaged over the ranks (gloo
-on CPU, NCCL on GPUs), and rank 0 alone writes the run folder; a run resumes with the same N.
+on CPU, NCCL on GPUs), and rank 0 alone writes the run folder (log.csv shows the loss of rank 0's share);
+a run resumes with the same N.
 """
 from __future__ import annotations
 

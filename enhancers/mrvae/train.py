@@ -96,7 +96,8 @@ def train(config: TrainConfig, out: "str | Path", device: str = "auto", resume: 
 
     Under torchrun (N processes) each rank takes its share of one union batch of N x batch_size pairs with
     its share of the union's noise, batch statistics are those of the union, gradients are averaged, and
-    rank 0 alone writes: N ranks train exactly as one process with N x batch_size.
+    rank 0 alone writes: N ranks train exactly as one process with N x batch_size (log.csv shows the loss of
+    rank 0's share).
 
     Raises:
         CheckpointError: --resume without out/last.pt, or with a different config or number of processes.

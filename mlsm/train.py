@@ -31,9 +31,9 @@ from facebench.mlsm.losses import build_perceptual, find_vgg_weights, lsgan_disc
 from facebench.mlsm.model import MLSM
 from facebench.mlsm.stages import STAGES, Stage, build_stage, compute_losses
 from facebench.mlsm.validation import validate
-from facebench.training import (CSVLogger, DistributedContext, average_gradients, check_finite, init_distributed,
-                                linear_decay, load_training_state, resolve_device, save_training_state,
-                                seed_everything)
+from facebench.training import (CSVLogger, DistributedContext, average_gradients, check_finite, linear_decay,
+                                load_training_state, resolve_device, save_training_state, seed_everything,
+                                torchrun_process)
 from facebench.weights import sha256_of
 
 EXPORT_NAME = "mlsm.pt"
@@ -234,10 +234,5 @@ def train(model_cfg: ModelConfig, loss_cfg: LossConfig, data_cfg: DataConfig, op
     """Entry point (also under torchrun): load data, build the trainer, run. Returns {stage: val metrics}."""
     if opts.stage not in (*STAGES, "all"):
         raise ValueError(f"stage must be one of {', '.join(STAGES)} or all, got {opts.stage!r}")
-    dist_ctx = init_distributed(resolve_device(opts.device))
-    try:
-        trainer = MLSMTrainer(model_cfg, loss_cfg, TrainingData.load(data_cfg), opts, dist_ctx)
-        return trainer.run()
-    finally:
-        if dist_ctx.enabled and dist.is_initialized():
-            dist.destroy_process_group()
+    with torchrun_process(opts.device) as (dist_ctx, _):  # the trainer places itself on the rank's device
+        return MLSMTrainer(model_cfg, loss_cfg, TrainingData.load(data_cfg), opts, dist_ctx).run()

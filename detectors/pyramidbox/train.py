@@ -22,8 +22,8 @@ from facebench.detectors.pyramidbox.augment import AugmentConfig
 from facebench.detectors.pyramidbox.loss import pyramidbox_losses
 from facebench.detectors.pyramidbox.model import PyramidBoxNet
 from facebench.detectors.pyramidbox.train_data import TrainBatches
-from facebench.training import (CSVLogger, DistributedContext, check_finite, init_distributed, load_training_state,
-                                resolve_device, save_training_state, seed_everything)
+from facebench.training import (CSVLogger, DistributedContext, check_finite, load_training_state, save_training_state,
+                                seed_everything, torchrun_process)
 from facebench.worker_processes import worker_context
 
 # Indices of the VGG16 convolutions in `PyramidBoxNet.vgg` (= torchvision's vgg16().features), plus fc6, fc7.
@@ -130,10 +130,11 @@ def _load_samples(config: TrainConfig):
 
 def train(config: TrainConfig, resume: Optional[str] = None) -> Path:
     """Run (or resume) training; returns the path of the final `pyramidbox.pth`."""
-    device = resolve_device(config.device)
-    ctx = init_distributed(device)
-    if device.type == "cuda" and ctx.enabled:
-        device = torch.device("cuda", ctx.local_rank)
+    with torchrun_process(config.device) as (ctx, device):
+        return _train(config, resume, ctx, device)
+
+
+def _train(config: TrainConfig, resume: Optional[str], ctx: DistributedContext, device: torch.device) -> Path:
     out = Path(config.out)
     seed_everything(config.seed + ctx.rank)
     net = build_training_net(config.vgg).to(device).train()

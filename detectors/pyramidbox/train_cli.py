@@ -1,6 +1,8 @@
 """`facebench train-detector pyramidbox`: the public PyramidBox recipe on WIDER FACE or DARK FACE."""
 from __future__ import annotations
 
+import os
+
 import click
 
 
@@ -44,4 +46,5 @@ def train_pyramidbox(data, out, vgg, resume, steps, batch_size, lr, lr_steps, si
                          distort=not no_distort, seed=seed, workers=workers, device=device,
                          log_every=log_every, save_every=save_every, limit=limit)
     final = train(config, resume=resume)
-    click.echo(f"pyramidbox: weights written to {final}")
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 wrote the file
+        click.echo(f"pyramidbox: weights written to {final}")

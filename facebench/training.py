@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from facebench.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from facebench.checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 
 
 class NonFiniteLossError(RuntimeError):
@@ -80,14 +80,32 @@ def require_single_process(trainer: str) -> None:
                          "run one process")
 
 
+def rank_device(device_spec: str, ctx: DistributedContext) -> torch.device:
+    """The device of `device_spec` ('auto', 'cpu', 'cuda[:N]'); under torchrun with CUDA, the rank's own GPU."""
+    device = resolve_device(device_spec)
+    return torch.device("cuda", ctx.local_rank) if device.type == "cuda" and ctx.enabled else device
+
+
+def is_main_process() -> bool:
+    """True for a single process and for rank 0 of a torchrun job (the one that writes and reports)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def check_same_world_size(metadata: Mapping[str, Any], world_size: int, path: Path) -> None:
+    """CheckpointError when the training state at `path` (its `metadata`) was written by another number of
+    torchrun processes: the batches and their noise depend on it, so the run would not continue exactly."""
+    saved = metadata.get("world_size", 1)
+    if saved != world_size:
+        raise CheckpointError(f"{path}: trained by {saved} processes, this run has {world_size}; resume with "
+                              "the same torchrun --nproc_per_node")
+
+
 @contextmanager
 def torchrun_process(device_spec: str = "auto") -> Iterator[Tuple[DistributedContext, torch.device]]:
     """This process's place in a torchrun job (one process when not under torchrun) and its device (the rank's
     own GPU under torchrun with CUDA). On a normal exit the ranks wait for each other, then leave the group."""
-    device = resolve_device(device_spec)
-    ctx = init_distributed(device)
-    if device.type == "cuda" and ctx.enabled:
-        device = torch.device("cuda", ctx.local_rank)
+    ctx = init_distributed(resolve_device(device_spec))
+    device = rank_device(device_spec, ctx)
     try:
         yield ctx, device
         if ctx.enabled:

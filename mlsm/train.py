@@ -32,7 +32,7 @@ from facebench.mlsm.model import MLSM
 from facebench.mlsm.stages import STAGES, Stage, build_stage, compute_losses
 from facebench.mlsm.validation import validate
 from facebench.training import (CSVLogger, DistributedContext, average_gradients, check_finite, linear_decay,
-                                load_training_state, resolve_device, save_training_state, seed_everything,
+                                load_training_state, rank_device, save_training_state, seed_everything,
                                 torchrun_process)
 from facebench.weights import sha256_of
 
@@ -78,10 +78,8 @@ class MLSMTrainer:
     def __init__(self, model_cfg: ModelConfig, loss_cfg: LossConfig, data: TrainingData, opts: TrainOptions,
                  dist_ctx: Optional[DistributedContext] = None):
         self.model_cfg, self.loss_cfg, self.data, self.opts = model_cfg, loss_cfg, data, opts
-        self.device = resolve_device(opts.device)
         self.dist = dist_ctx or DistributedContext()
-        if self.device.type == "cuda" and self.dist.enabled:
-            self.device = torch.device("cuda", self.dist.local_rank)
+        self.device = rank_device(opts.device, self.dist)
         self.out = Path(opts.out_dir)
         if data.config.crop % model_cfg.multiple:
             raise ValueError(f"crop {data.config.crop} must be a multiple of {model_cfg.multiple} for this model "
@@ -234,5 +232,5 @@ def train(model_cfg: ModelConfig, loss_cfg: LossConfig, data_cfg: DataConfig, op
     """Entry point (also under torchrun): load data, build the trainer, run. Returns {stage: val metrics}."""
     if opts.stage not in (*STAGES, "all"):
         raise ValueError(f"stage must be one of {', '.join(STAGES)} or all, got {opts.stage!r}")
-    with torchrun_process(opts.device) as (dist_ctx, _):  # the trainer places itself on the rank's device
+    with torchrun_process(opts.device) as (dist_ctx, _):  # the trainer finds the same device (rank_device)
         return MLSMTrainer(model_cfg, loss_cfg, TrainingData.load(data_cfg), opts, dist_ctx).run()

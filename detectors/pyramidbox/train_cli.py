@@ -1,8 +1,6 @@
 """`facebench train-detector pyramidbox`: the public PyramidBox recipe on WIDER FACE or DARK FACE."""
 from __future__ import annotations
 
-import os
-
 import click
 
 
@@ -34,6 +32,7 @@ def train_pyramidbox(data, out, vgg, resume, steps, batch_size, lr, lr_steps, si
     import torch
 
     from facebench.detectors.pyramidbox.train import TrainConfig, train
+    from facebench.training import is_main_process
 
     if threads:
         torch.set_num_threads(threads)
@@ -46,5 +45,5 @@ def train_pyramidbox(data, out, vgg, resume, steps, batch_size, lr, lr_steps, si
                          distort=not no_distort, seed=seed, workers=workers, device=device,
                          log_every=log_every, save_every=save_every, limit=limit)
     final = train(config, resume=resume)
-    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 wrote the file
+    if is_main_process():  # under torchrun, rank 0 wrote the file
         click.echo(f"pyramidbox: weights written to {final}")

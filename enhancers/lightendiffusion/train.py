@@ -38,8 +38,8 @@ from facebench.enhancers.lightendiffusion.data import (exposure_variant, list_im
 from facebench.enhancers.lightendiffusion.losses import stage1_losses, stage2_losses
 from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet
 from facebench.enhancers.lightendiffusion.weights import read_ctdn
-from facebench.training import (CSVLogger, DistributedContext, average_gradients, check_finite, load_training_state,
-                                save_training_state, seed_everything, torchrun_process)
+from facebench.training import (CSVLogger, DistributedContext, average_gradients, check_finite, check_same_world_size,
+                                load_training_state, save_training_state, seed_everything, torchrun_process)
 from facebench.weights import sha256_of
 
 ENHANCER = "lightendiffusion"
@@ -58,9 +58,7 @@ def _check_resumable(metadata: Dict[str, Any], config: Any, world_size: int, pat
     if differ:
         raise ValueError(f"--resume: {path} was trained with different {', '.join(differ)} "
                          f"({', '.join(f'{k}={saved.get(k)!r}' for k in differ)})")
-    if metadata.get("world_size", 1) != world_size:
-        raise ValueError(f"--resume: {path} was trained by {metadata.get('world_size', 1)} processes, this run has "
-                         f"{world_size}; resume with the same torchrun --nproc_per_node")
+    check_same_world_size(metadata, world_size, path)
 
 
 def _truncate_log(path: Path, step: int) -> None:

@@ -5,7 +5,6 @@ Options left unset take the small CPU configuration, or with `--full` the author
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Callable
 
 import click
@@ -60,7 +59,7 @@ def _run(stage: int, config: Any, resume: bool, threads: int) -> None:
 
     from facebench.checkpoint import CheckpointError
     from facebench.enhancers.lightendiffusion import train
-    from facebench.training import NonFiniteLossError
+    from facebench.training import NonFiniteLossError, is_main_process
 
     if threads > 0:
         torch.set_num_threads(threads)
@@ -70,7 +69,7 @@ def _run(stage: int, config: Any, resume: bool, threads: int) -> None:
         raise click.UsageError(str(exc)) from None
     except NonFiniteLossError as exc:
         raise click.ClickException(str(exc)) from None
-    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 wrote the file
+    if is_main_process():  # under torchrun, rank 0 wrote the file
         click.echo(f"weights written to {final}")
 
 

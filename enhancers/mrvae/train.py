@@ -28,8 +28,8 @@ from facebench.enhancers.mrvae.losses import LossWeights, mrvae_losses
 from facebench.enhancers.mrvae.layers import TFBatchNorm
 from facebench.enhancers.mrvae.model import MRVAEConfig, MRVAENet, init_authors, sample
 from facebench.enhancers.mrvae.weights import save_weights
-from facebench.training import (CSVLogger, DistributedContext, average_gradients, check_finite, load_training_state,
-                                save_training_state, seed_everything, torchrun_process)
+from facebench.training import (CSVLogger, DistributedContext, average_gradients, check_finite, check_same_world_size,
+                                load_training_state, save_training_state, seed_everything, torchrun_process)
 
 # Fields that may differ between a run and its --resume (they do not change the trained weights).
 _RESUMABLE = ("steps", "save_every", "log_every")
@@ -86,9 +86,7 @@ def _check_resumable(metadata: Dict[str, Any], config: TrainConfig, world_size: 
     if differ:
         raise CheckpointError(f"{path}: trained with different {', '.join(differ)}; resume with the same options "
                               "(only --steps, --save-every, --log-every may change) or use a new --out")
-    if metadata.get("world_size", 1) != world_size:
-        raise CheckpointError(f"{path}: trained by {metadata.get('world_size', 1)} processes, this run has "
-                              f"{world_size}; resume with the same torchrun --nproc_per_node")
+    check_same_world_size(metadata, world_size, path)
 
 
 def train(config: TrainConfig, out: "str | Path", device: str = "auto", resume: bool = False) -> Path:
@@ -109,7 +107,8 @@ def train(config: TrainConfig, out: "str | Path", device: str = "auto", resume: 
 
 def _train(config: TrainConfig, out: Path, dev: torch.device, resume: bool, ctx: DistributedContext) -> Path:
     n = config.data.batch_size
-    source = PairSource(dataclasses.replace(config.data, batch_size=n * ctx.world_size))  # the union batch
+    # every rank builds the whole union batch and keeps its share: one process's batches stay as they were
+    source = PairSource(dataclasses.replace(config.data, batch_size=n * ctx.world_size))
     share = slice(ctx.rank * n, (ctx.rank + 1) * n)
     seed_everything(config.data.seed)  # the same weights and noise stream on every rank
     net = MRVAENet(config.architecture)

@@ -11,7 +11,6 @@ Both: Adam, lr 1e-3 * 0.96^(step / 5000) floored at 1e-6, loss 10 L2(GR) + L1(DR
 """
 from __future__ import annotations
 
-import os
 from typing import Tuple
 
 import click
@@ -21,7 +20,7 @@ from facebench.checkpoint import CheckpointError
 from facebench.enhancers.mrvae.data import DataConfig
 from facebench.enhancers.mrvae.model import MRVAEConfig
 from facebench.enhancers.mrvae.train import TrainConfig, train
-from facebench.training import NonFiniteLossError
+from facebench.training import NonFiniteLossError, is_main_process
 
 PRESETS = {
     "cpu": {"width": 16, "crop": 128, "resize": 0, "qfs": "60-100", "steps": 6000, "batch_size": 4},
@@ -97,6 +96,6 @@ def train_mrvae(out: str, device: str, threads: int, resume: bool, **options) ->
         final = train(config, out, device=device, resume=resume)
     except (ValueError, CheckpointError, NonFiniteLossError) as exc:
         raise click.ClickException(str(exc)) from None
-    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 wrote the file
+    if is_main_process():  # under torchrun, rank 0 wrote the file
         click.echo(f"weights written to {final} (use: --enhancer mrvae --weights {final})")
 

@@ -8,30 +8,19 @@ total training loss (a 10-row moving average) on top, validation PSNR and SSIM b
 """
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
-from typing import Dict, List
 
 import click
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from facebench.experiments.training_curves import read_log, running_mean  # noqa: E402
+
 STAGES = ("vae-dark", "vae-normal", "mapping", "refine")
-
-
-def _read(path: Path) -> List[Dict[str, float]]:
-    with open(path, newline="") as f:
-        rows = [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
-    by_step = {row["step"]: row for row in rows}  # a resumed run may repeat steps: the last one counts
-    return [by_step[s] for s in sorted(by_step)]
-
-
-def _smooth(values: List[float], width: int = 10) -> List[float]:
-    return [sum(values[max(0, i - width + 1):i + 1]) / len(values[max(0, i - width + 1):i + 1])
-            for i in range(len(values))]
 
 
 @click.command()
@@ -50,12 +39,12 @@ def main(run: str, out: str) -> None:
             source = Path(run) / stage / f"{kind}.csv"
             if source.is_file():
                 shutil.copyfile(source, out_dir / f"{stage}_{kind}.csv")
-        train = _read(Path(run) / stage / "train.csv")
-        axes[0][column].plot([r["step"] for r in train], _smooth([r["total"] for r in train]))
+        train = read_log(Path(run) / stage / "train.csv")
+        axes[0][column].plot([r["step"] for r in train], running_mean(np.array([r["total"] for r in train]), 10))
         axes[0][column].set(title=stage, xlabel="step", ylabel="training loss (total, smoothed)")
         val_path = Path(run) / stage / "val.csv"
         if val_path.is_file():
-            val = _read(val_path)
+            val = read_log(val_path)
             steps = [r["step"] for r in val]
             axes[1][column].plot(steps, [r["psnr"] for r in val], "o-", label="PSNR (dB)")
             axes[1][column].set(xlabel="step", ylabel="validation PSNR (dB)")

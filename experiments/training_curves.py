@@ -16,15 +16,24 @@ import click
 import numpy as np
 
 
+def read_log(log: Path) -> List[Dict[str, float]]:
+    """The rows of a trainer's CSV log in step order, values as floats (empty cells left out); a resumed run
+    may log a step twice, and the last row of a step counts."""
+    with log.open(newline="") as handle:
+        rows = [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(handle)]
+    by_step = {row["step"]: row for row in rows}
+    return [by_step[step] for step in sorted(by_step)]
+
+
 def read_columns(log: Path, columns: Sequence[str]) -> Dict[str, np.ndarray]:
     """{'step': Array[N], column: Array[N] for each column} (float64) from a trainer's log.csv."""
     with log.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    header = list(rows[0]) if rows else []
+        header = next(csv.reader(handle), [])
     missing = [c for c in ("step", *columns) if c not in header]
     if missing:
-        raise click.ClickException(f"{log}: no column {', '.join(missing)} (it has: {', '.join(header) or 'no rows'})")
-    return {c: np.array([float(row[c]) for row in rows]) for c in ("step", *columns)}
+        raise click.ClickException(f"{log}: no column {', '.join(missing)} (it has: {', '.join(header) or 'nothing'})")
+    rows = read_log(log)
+    return {c: np.array([row[c] for row in rows]) for c in ("step", *columns)}
 
 
 def running_mean(values: np.ndarray, window: int) -> np.ndarray:

@@ -1,8 +1,9 @@
-"""experiments/training_curves.py: the running mean, the figure it writes, and a missing column as one line."""
+"""experiments/training_curves.py: the running mean, a resumed run's repeated steps, the figure it writes,
+and a missing column as one line."""
 import numpy as np
 from click.testing import CliRunner
 
-from facebench.experiments.training_curves import main, running_mean
+from facebench.experiments.training_curves import main, read_columns, running_mean
 
 
 def test_running_mean_averages_the_last_rows():
@@ -28,3 +29,10 @@ def test_a_missing_column_is_one_line_naming_the_file(tmp_path):
     result = CliRunner().invoke(main, [str(log), "--column", "cycle_A", "--out", str(tmp_path / "c.png")])
     assert result.exit_code != 0 and f"{log}: no column cycle_A" in result.output
     assert not (tmp_path / "c.png").exists()
+
+
+def test_a_step_logged_twice_by_a_resumed_run_counts_once_with_its_last_row(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("step,loss_G\n10,5\n20,4\n30,3\n20,2.5\n30,2\n40,1\n")  # resumed from step 10
+    data = read_columns(log, ["loss_G"])
+    assert data["step"].tolist() == [10, 20, 30, 40] and data["loss_G"].tolist() == [5, 2.5, 2, 1]

@@ -53,6 +53,19 @@ def find_pairs(folder: "str | Path") -> List[ImagePair]:
     return [ImagePair(name, low[name], high[name]) for name in ordered]
 
 
+def pairs_before_holdout(folder: "str | Path", holdout: int) -> List[ImagePair]:
+    """The pairs of a paired folder except its last `holdout` by name (kept for testing; never trained on).
+
+    Raises:
+        DatasetError: as find_pairs, or when every pair is held out.
+    """
+    pairs = find_pairs(folder)
+    kept = pairs[:max(0, len(pairs) - holdout)]
+    if not kept:
+        raise DatasetError(f"{folder}: {len(pairs)} pairs, all held out by holdout={holdout}")
+    return kept
+
+
 def read_pair(pair: ImagePair) -> Tuple[np.ndarray, np.ndarray]:
     """Decode a pair to (low, high), each uint8 RGB [H, W, 3] of the same size.
 

@@ -1,8 +1,9 @@
-"""NeRCo training: one step updates every network, exact resume, NaN guard, the CLI (--paper, --help),
+"""NeRCo training: one step updates every network, exact resume, NaN guard, the CLI (--paper, --help, --paired),
 and the pieces the losses use (edge maps vs the authors' kernels, image pool, text prior on a stand-in CLIP)."""
 import csv
 import json
 import random
+from dataclasses import asdict
 
 import cv2
 import numpy as np
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 
 from facebench.cli import main
 from facebench.enhancers.nerco import losses, train as train_module
-from facebench.enhancers.nerco.data import UnpairedBatches, load_resized
+from facebench.enhancers.nerco.data import UnpairedBatches, domain_files, load_resized
 from facebench.enhancers.nerco.edges import GRAY_WEIGHTS, edge_map, gradient_magnitude
 from facebench.enhancers.nerco.enhancer import NeRCo
 from facebench.enhancers.nerco.gan import DISCRIMINATORS, NeRCoGAN
@@ -117,6 +118,40 @@ def test_cli_paper_preset_keeps_explicit_settings_and_help_names_clip(photos, tm
     bad = runner.invoke(main, ["train-enhancer", "nerco", "--dark", str(photos[0]), "--normal", str(photos[1]),
                                "--out", str(tmp_path / "x"), "--crop-size", "30"])
     assert bad.exit_code == 2 and "multiple of 4" in bad.output
+
+
+def test_paired_folder_feeds_both_domains_except_held_out_pairs(photos, tmp_path):
+    paired = tmp_path / "paired"
+    for side in ("low", "high"):
+        (paired / side).mkdir(parents=True)
+    for i in range(3):
+        image = cv2.imread(str(photos[1] / f"{i}.png"))
+        cv2.imwrite(str(paired / "high" / f"p{i}.png"), image)
+        cv2.imwrite(str(paired / "low" / f"p{i}.png"), image // 6)
+    dark_files = sorted(photos[0].glob("*.png"))
+    a, b = domain_files(str(photos[0]), "", str(paired), holdout=1)
+    assert a == dark_files + [paired / "low" / "p0.png", paired / "low" / "p1.png"]
+    assert b == [paired / "high" / "p0.png", paired / "high" / "p1.png"]  # p2 held out
+    with pytest.raises(ValueError, match="needs low-light photos"):
+        domain_files("", str(photos[1]), "", holdout=0)
+    with pytest.raises(ValueError, match="all held out"):
+        domain_files("", "", str(paired), holdout=3)
+
+    tiny = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
+    result = CliRunner().invoke(main, ["train-enhancer", "nerco", "--paired", str(paired), "--holdout", "1",
+                                       "--out", str(tmp_path / "run"), "--steps", "1", "--device", "cpu", *tiny])
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (config["paired"], config["holdout"], config["dark"], config["normal"]) == (str(paired), 1, "", "")
+    metadata = torch.load(tmp_path / "run" / "nerco.pt", weights_only=True)["metadata"]
+    assert metadata["images"] == {"dark": 2, "normal": 2}
+
+    # A run saved before --paired existed has no paired / holdout keys: it resumes under the defaults only.
+    current = _config(photos, tmp_path / "old")
+    saved = {k: v for k, v in asdict(current).items() if k not in ("paired", "holdout")}
+    train_module._check_resumable(saved, current, tmp_path / "old" / "last.pt")
+    with pytest.raises(ValueError, match="different holdout"):
+        train_module._check_resumable(saved, _config(photos, tmp_path / "old", holdout=3), tmp_path / "old" / "last.pt")
 
 
 def test_edge_map_matches_the_authors_kernels():

@@ -27,7 +27,7 @@ import torch
 from facebench.datasets.images import IMAGE_SUFFIXES, images_under, read_image
 from facebench.degrade import jpeg_roundtrip
 from facebench.lowlight import check_brightness_range, darken_like_darkface, sample_brightness
-from facebench.pairs import find_pairs, read_pair
+from facebench.pairs import pairs_before_holdout, read_pair
 
 Pair = Tuple[np.ndarray, np.ndarray]  # (low, high) uint8 RGB [H, W, 3] of equal size
 
@@ -64,11 +64,7 @@ class DataConfig:
 
 def training_pairs(folder: "str | Path", holdout: int) -> List[Pair]:
     """The decoded pairs of a paired folder except its last `holdout` by name (one-line error when none remain)."""
-    pairs = find_pairs(folder)
-    kept = pairs[:max(0, len(pairs) - holdout)]
-    if not kept:
-        raise ValueError(f"{folder}: {len(pairs)} pairs, all held out by holdout={holdout}")
-    return [read_pair(pair) for pair in kept]
+    return [read_pair(pair) for pair in pairs_before_holdout(folder, holdout)]
 
 
 def normal_photos(folder: "str | Path") -> List[np.ndarray]:

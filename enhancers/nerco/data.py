@@ -1,5 +1,10 @@
 """Unpaired training data for NeRCo: low-light photos (domain A) and normal-light photos (domain B).
 
+A domain's photos come from a folder (`--dark`, `--normal`) and / or the two sides of a paired folder
+(`--paired`: low/ into A, high/ into B, except the last `holdout` pairs by name). Paired images are still
+drawn independently, so training stays unpaired; what a paired folder adds is the same scenes in both
+domains, so the discriminators cannot tell the domains apart by content.
+
 Each photo is decoded once and resized to load_size x load_size (OpenCV INTER_AREA; the authors resize
 with PIL bicubic to 512 x 512), then every step takes a random crop_size x crop_size crop and a random
 horizontal flip (the authors' resize_and_crop + flip). As in CycleGAN's unaligned dataset, A goes through
@@ -19,6 +24,7 @@ import numpy as np
 import torch
 
 from facebench.datasets.images import IMAGE_SUFFIXES, images_under, read_image
+from facebench.pairs import pairs_before_holdout
 
 
 def find_images(folder: "str | Path", option: str) -> List[Path]:
@@ -30,6 +36,21 @@ def find_images(folder: "str | Path", option: str) -> List[Path]:
     if not files:
         raise ValueError(f"{option} {folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
     return files
+
+
+def domain_files(dark: str, normal: str, paired: str, holdout: int) -> Tuple[List[Path], List[Path]]:
+    """(A, B) image files: each folder given ("" = none) then the paired folder's kept low / high images.
+
+    Raises:
+        ValueError: a domain without any source, or a source without images (naming the option).
+    """
+    if not (dark or paired) or not (normal or paired):
+        raise ValueError("NeRCo needs low-light photos (--dark and/or --paired) and normal-light photos "
+                         "(--normal and/or --paired)")
+    kept = pairs_before_holdout(paired, holdout) if paired else []
+    a = (find_images(dark, "--dark") if dark else []) + [pair.low for pair in kept]
+    b = (find_images(normal, "--normal") if normal else []) + [pair.high for pair in kept]
+    return a, b
 
 
 def load_resized(files: List[Path], size: int) -> torch.Tensor:

@@ -14,7 +14,7 @@ Batches depend only on (seed, step), and pools and RNG states are saved, so a re
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Dict, Mapping, Optional
 
@@ -23,7 +23,7 @@ import torch
 from facebench.checkpoint import save_checkpoint
 from facebench.enhancers.authors_weights import load_strict
 from facebench.enhancers.nerco import weights_io
-from facebench.enhancers.nerco.data import UnpairedBatches, find_images, load_resized
+from facebench.enhancers.nerco.data import UnpairedBatches, domain_files, load_resized
 from facebench.enhancers.nerco.gan import NeRCoGAN
 from facebench.enhancers.nerco.losses import POOLS, LossWeights, discriminator_losses, generator_losses
 from facebench.enhancers.nerco.model import NeRCoArch, infer_arch
@@ -43,9 +43,11 @@ class NeRCoTrainConfig:
     The defaults are the small CPU configuration; `paper_settings` gives the paper's.
     """
 
-    dark: str  # folder of low-light photos (domain A, searched recursively)
-    normal: str  # folder of normal-light photos (domain B)
     out: str  # run directory
+    dark: str = ""  # folder of low-light photos (domain A, searched recursively); "" = none
+    normal: str = ""  # folder of normal-light photos (domain B); "" = none
+    paired: str = ""  # paired folder (low/, high/): low images join A, high images B; "" = none
+    holdout: int = 25  # the paired folder's last pairs by name that are never loaded
     steps: int = 20000  # optimiser steps
     decay_start: int = 10000  # step where the linear learning-rate decay to 0 begins
     batch_size: int = 1
@@ -83,14 +85,16 @@ def _check_config(config: NeRCoTrainConfig) -> None:
         raise ValueError(f"--crop-size {config.crop_size}: must be a multiple of 4, at least 32")
     if config.load_size < config.crop_size:
         raise ValueError(f"--load-size {config.load_size}: must be >= --crop-size {config.crop_size}")
+    if config.holdout < 0:
+        raise ValueError(f"--holdout {config.holdout}: must be >= 0")
     if config.ngf < 16 or config.ngf % 16 or config.blocks < 1 or config.batch_size < 1:
         raise ValueError(f"need ngf a multiple of 16, blocks >= 1, batch size >= 1 (got {config.ngf}, "
                          f"{config.blocks}, {config.batch_size})")
 
 
 def _check_resumable(saved: Mapping[str, object], config: NeRCoTrainConfig, path: Path) -> None:
-    current = asdict(config)
-    differ = [k for k in current if k not in _RESUMABLE_CHANGES and saved.get(k) != current[k]]
+    current, defaults = asdict(config), {f.name: f.default for f in fields(NeRCoTrainConfig)}
+    differ = [k for k in current if k not in _RESUMABLE_CHANGES and saved.get(k, defaults[k]) != current[k]]
     if differ:
         raise ValueError(f"--resume: {path} was trained with different {', '.join(differ)} "
                          f"({', '.join(f'{k}={saved.get(k)!r}' for k in differ)})")
@@ -143,7 +147,7 @@ def train(config: NeRCoTrainConfig, resume: bool = False) -> Path:
     """
     require_single_process("train-enhancer nerco")
     _check_config(config)
-    dark_files, normal_files = find_images(config.dark, "--dark"), find_images(config.normal, "--normal")
+    dark_files, normal_files = domain_files(config.dark, config.normal, config.paired, config.holdout)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(config.device)

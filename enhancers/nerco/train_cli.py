@@ -6,11 +6,12 @@ from dataclasses import fields
 import click
 import torch
 
-from facebench.enhancers.nerco.data import find_images
+from facebench.enhancers.nerco.data import domain_files
 from facebench.enhancers.nerco.train import NeRCoTrainConfig, paper_settings, train
 from facebench.training import NonFiniteLossError
 
-_DEFAULTS = {f.name: f.default for f in fields(NeRCoTrainConfig) if f.name not in ("dark", "normal", "out")}
+_DEFAULTS = {f.name: f.default for f in fields(NeRCoTrainConfig)
+             if f.name not in ("dark", "normal", "paired", "holdout", "out")}
 _PAPER_KEYS = ("steps", "decay_start", "load_size", "crop_size", "ngf", "blocks", "nrn_hidden", "ndf")
 
 
@@ -23,10 +24,16 @@ def _option(name: str, help_text: str, **kwargs):
 
 
 @click.command("nerco")
-@click.option("--dark", required=True, type=click.Path(exists=True, file_okay=False, resolve_path=True),
+@click.option("--dark", default=None, type=click.Path(exists=True, file_okay=False, resolve_path=True),
               help="Folder of low-light photos (domain A), e.g. ../shared/data/dark_real.")
-@click.option("--normal", required=True, type=click.Path(exists=True, file_okay=False, resolve_path=True),
+@click.option("--normal", default=None, type=click.Path(exists=True, file_okay=False, resolve_path=True),
               help="Folder of normal-light photos (domain B), e.g. ../shared/data/normal_light.")
+@click.option("--paired", default=None, type=click.Path(exists=True, file_okay=False, resolve_path=True),
+              help="Paired folder (low/, high/), e.g. ../shared/data/paired/sice_part1: low images join domain A, "
+                   "high images domain B, drawn independently (still unpaired training). Alone or with --dark / "
+                   "--normal.")
+@click.option("--holdout", default=25, show_default=True, type=click.IntRange(min=0),
+              help="Last pairs by name of --paired that are never loaded (kept for testing).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory.")
 @click.option("--paper", is_flag=True,
               help="The paper's configuration (ngf 64, 9 blocks, NRN 256, ndf 64, 512x512 crops, 100 + 200 epochs) "
@@ -54,9 +61,11 @@ def _option(name: str, help_text: str, **kwargs):
 @_option("init", "Start the test-time networks from these weights (authors' folder or a nerco.pt).")
 @click.option("--threads", default=0, help="torch CPU threads (0 = torch default).")
 @click.option("--resume", is_flag=True, help="Continue exactly from OUT/last.pt.")
-def train_nerco(dark: str, normal: str, out: str, paper: bool, threads: int, resume: bool, **options) -> None:
+def train_nerco(dark: str, normal: str, paired: str, holdout: int, out: str, paper: bool, threads: int, resume: bool,
+                **options) -> None:
     """Train NeRCo (NRN + generators + discriminators, dual closed-loop losses) on unpaired dark and
-    normal-light photos. Defaults are a small CPU configuration; --paper gives the paper's.
+    normal-light photos (--dark / --normal folders and / or a --paired folder's two sides). Defaults are a
+    small CPU configuration; --paper gives the paper's.
 
     The paper's CLIP text prior needs CLIP weights that facebench does not ship or download: pass --clip
     PATH (with open_clip_torch or OpenAI's clip installed) to use it; otherwise those terms are left out
@@ -66,12 +75,15 @@ def train_nerco(dark: str, normal: str, out: str, paper: bool, threads: int, res
     if threads > 0:
         torch.set_num_threads(threads)
     given = {k: v for k, v in options.items() if v is not None}
+    dark, normal, paired = dark or "", normal or "", paired or ""  # "" = not given
     settings = {}
     try:
         if paper:
-            counts = (len(find_images(dark, "--dark")), len(find_images(normal, "--normal")))
+            counts = [len(files) for files in domain_files(dark, normal, paired, holdout)]
             settings = paper_settings(*counts, given.get("batch_size", _DEFAULTS["batch_size"]))
-        final = train(NeRCoTrainConfig(dark=dark, normal=normal, out=out, **{**settings, **given}), resume=resume)
+        config = NeRCoTrainConfig(dark=dark, normal=normal, paired=paired, holdout=holdout, out=out,
+                                  **{**settings, **given})
+        final = train(config, resume=resume)
     except (ValueError, FileNotFoundError, ImportError) as exc:
         raise click.UsageError(str(exc)) from None
     except NonFiniteLossError as exc:

@@ -62,7 +62,8 @@ def pairs_before_holdout(folder: "str | Path", holdout: int) -> List[ImagePair]:
     pairs = find_pairs(folder)
     kept = pairs[:max(0, len(pairs) - holdout)]
     if not kept:
-        raise DatasetError(f"{folder}: {len(pairs)} pairs, all held out by holdout={holdout}")
+        raise DatasetError(f"{folder}: {len(pairs)} pairs, all held out by holdout={holdout}; "
+                           f"expected a holdout below {len(pairs)}")
     return kept
 
 

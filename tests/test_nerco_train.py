@@ -150,7 +150,7 @@ def test_paired_folder_feeds_both_domains_except_held_out_pairs(photos, tmp_path
     current = _config(photos, tmp_path / "old")
     saved = {k: v for k, v in asdict(current).items() if k not in ("paired", "holdout")}
     train_module._check_resumable(saved, current, tmp_path / "old" / "last.pt")
-    with pytest.raises(ValueError, match="different holdout"):
+    with pytest.raises(ValueError, match=r"different holdout \(holdout=25\)"):
         train_module._check_resumable(saved, _config(photos, tmp_path / "old", holdout=3), tmp_path / "old" / "last.pt")
 
 

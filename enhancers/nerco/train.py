@@ -93,11 +93,13 @@ def _check_config(config: NeRCoTrainConfig) -> None:
 
 
 def _check_resumable(saved: Mapping[str, object], config: NeRCoTrainConfig, path: Path) -> None:
-    current, defaults = asdict(config), {f.name: f.default for f in fields(NeRCoTrainConfig)}
-    differ = [k for k in current if k not in _RESUMABLE_CHANGES and saved.get(k, defaults[k]) != current[k]]
+    defaults = {f.name: f.default for f in fields(NeRCoTrainConfig)}  # for keys older runs did not save
+    current = asdict(config)
+    trained = {k: saved.get(k, defaults[k]) for k in current if k not in _RESUMABLE_CHANGES}
+    differ = [k for k, value in trained.items() if value != current[k]]
     if differ:
         raise ValueError(f"--resume: {path} was trained with different {', '.join(differ)} "
-                         f"({', '.join(f'{k}={saved.get(k)!r}' for k in differ)})")
+                         f"({', '.join(f'{k}={trained[k]!r}' for k in differ)})")
 
 
 def _init_from(gan: NeRCoGAN, spec: str, arch: NeRCoArch) -> None:

@@ -233,6 +233,23 @@ def test_init_from_authors_folder_and_architecture_check(photos, tmp_path):
         train(_config(photos, tmp_path / "other", steps=0, init=str(folder), blocks=2))
 
 
+def test_init_from_a_runs_last_pt_sets_every_network_and_restarts_the_schedule(photos, tmp_path):
+    """--init OUT/last.pt: G_B and the discriminators come back too (not only the test-time nets); the new
+    run starts at step 0 with its own learning rate; another width is a one-line error."""
+    train(_config(photos, tmp_path / "first", steps=2, decay_start=0))  # lr decays to 0 by its last step
+    saved = torch.load(tmp_path / "first" / "last.pt", weights_only=False)["modules"]["gan"]
+    gan = NeRCoGAN(NeRCoArch(ngf=16, blocks=1, nrn_hidden=16), ndf=8)
+    train_module._init_from(gan, str(tmp_path / "first" / "last.pt"), _config(photos, tmp_path / "second"))
+    assert all(torch.equal(v, saved[k]) for k, v in gan.state_dict().items())
+    assert any(k.startswith("D_") for k in saved) and any(k.startswith("G_B.") for k in saved)
+    train(_config(photos, tmp_path / "second", steps=2, init=str(tmp_path / "first" / "last.pt")))
+    with open(tmp_path / "second" / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [1, 2] and float(rows[0]["lr"]) == pytest.approx(2e-4)
+    with pytest.raises(ValueError, match=r"--init .*last.pt: expected a NeRCo training state with .*'ndf': 16"):
+        train(_config(photos, tmp_path / "third", steps=0, init=str(tmp_path / "first" / "last.pt"), ndf=16))
+
+
 def test_torchrun_with_several_processes_is_one_clear_error(photos, tmp_path, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(ValueError, match=r"nerco: training under torchrun is not supported \(WORLD_SIZE=2\)"):

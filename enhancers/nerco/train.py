@@ -20,7 +20,7 @@ from typing import Dict, Mapping, Optional
 
 import torch
 
-from facebench.checkpoint import save_checkpoint
+from facebench.checkpoint import load_checkpoint, save_checkpoint
 from facebench.enhancers.authors_weights import load_strict
 from facebench.enhancers.nerco import weights_io
 from facebench.enhancers.nerco.data import UnpairedBatches, domain_files, load_resized
@@ -66,7 +66,7 @@ class NeRCoTrainConfig:
     save_every: int = 500  # steps between checkpoints (last.pt)
     log_every: int = 10  # steps between log.csv rows
     device: str = "auto"
-    init: str = ""  # start the test-time networks from these weights (authors' folder or nerco.pt)
+    init: str = ""  # warm start: test-time weights (authors' folder / nerco.pt) or a run's last.pt (every network)
 
     @property
     def arch(self) -> NeRCoArch:
@@ -102,12 +102,24 @@ def _check_resumable(saved: Mapping[str, object], config: NeRCoTrainConfig, path
                          f"({', '.join(f'{k}={trained[k]!r}' for k in differ)})")
 
 
-def _init_from(gan: NeRCoGAN, spec: str, arch: NeRCoArch) -> None:
-    """Load test-time weights (authors' folder / nerco.pt) into gan.net; the architecture must match."""
+def _init_from(gan: NeRCoGAN, spec: str, config: NeRCoTrainConfig) -> None:
+    """Warm start. A run's training state (its last.pt) sets every network of `gan` (G_B and the
+    discriminators too); test-time weights (authors' folder / nerco.pt) set gan.net only. Optimisers,
+    schedule, pools and step start fresh either way; the architecture must match."""
+    path = Path(spec)
+    state = load_checkpoint(path) if path.is_file() else None
+    if isinstance(state, dict) and "modules" in state:  # a training state (save_training_state)
+        saved = state.get("metadata", {}).get("config", {})
+        trained = {k: saved.get(k) for k in ("ngf", "blocks", "nrn_hidden", "ndf")}
+        wanted = {k: getattr(config, k) for k in trained}
+        if "gan" not in state["modules"] or trained != wanted:
+            raise ValueError(f"--init {spec}: expected a NeRCo training state with {wanted}, got {trained}")
+        gan.load_state_dict(state["modules"]["gan"], strict=True)
+        return
     path = weights_io.locate(spec)
     state, _ = weights_io.read_weights(path)
-    if infer_arch(state) != arch:
-        raise ValueError(f"--init {spec}: weights have architecture {infer_arch(state)}, the run uses {arch}")
+    if infer_arch(state) != config.arch:
+        raise ValueError(f"--init {spec}: weights have architecture {infer_arch(state)}, the run uses {config.arch}")
     load_strict(gan.net, state, path)
 
 
@@ -156,7 +168,7 @@ def train(config: NeRCoTrainConfig, resume: bool = False) -> Path:
     seed_everything(config.seed)
     gan = NeRCoGAN(config.arch, config.ndf)
     if config.init:
-        _init_from(gan, config.init, config.arch)
+        _init_from(gan, config.init, config)
     gan.to(device).train()
     d_params = [p for d in gan.discriminators() for p in d.parameters()]
     optimizers = {"G": torch.optim.Adam(gan.generator_parameters(), lr=config.lr, betas=(config.beta1, 0.999)),

@@ -58,7 +58,8 @@ def _option(name: str, help_text: str, **kwargs):
 @_option("save_every", "Steps between checkpoints (last.pt).")
 @_option("log_every", "Steps between log.csv rows.")
 @_option("device", "auto | cpu | cuda | cuda:N")
-@_option("init", "Start the test-time networks from these weights (authors' folder or a nerco.pt).")
+@_option("init", "Warm start: an authors' folder or a nerco.pt sets the test-time networks; a run's "
+                 "last.pt sets every network (G_B and discriminators too). Optimisers and schedule start fresh.")
 @click.option("--threads", default=0, help="torch CPU threads (0 = torch default).")
 @click.option("--resume", is_flag=True, help="Continue exactly from OUT/last.pt.")
 def train_nerco(dark: str, normal: str, paired: str, holdout: int, out: str, paper: bool, threads: int, resume: bool,

@@ -40,6 +40,9 @@ class ModelConfig:
             they widen what it sees from 9x9 px to 9 + 4 (2**refine_context - 1) px (37 px for 3), the
             size of the faces it loses (0 = the plain head).
         no_mapping: True builds the "encoder-decoder without latent mapping" of Table V.
+        dark_curve_eps: VAE_C encodes (and reconstructs) log(1 + x / eps) / log(1 + 1 / eps) of the dark
+            input x instead of x, lifting dark detail (`facebench.mlsm.dark_curve`; beyond the paper;
+            0 = linear, the paper's model).
     """
 
     levels: int = 3
@@ -56,6 +59,7 @@ class ModelConfig:
     refine_width: int = 0
     refine_context: int = 0
     no_mapping: bool = False
+    dark_curve_eps: float = 0.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.levels <= 4:
@@ -74,6 +78,8 @@ class ModelConfig:
         if self.refine_context < 0 or (self.refine_context and not self.refine_width):
             raise ValueError(f"refine_context must be >= 0 and needs a refinement head (refine_width), "
                              f"got {self.refine_context}")
+        if self.dark_curve_eps < 0:
+            raise ValueError(f"dark_curve_eps must be >= 0 (0 = linear), got {self.dark_curve_eps}")
         if self.norm not in ("none", "instance"):
             raise ValueError(f"norm must be 'none' or 'instance', got {self.norm!r}")
 

@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 
 from facebench.mlsm.config import ModelConfig
+from facebench.mlsm.dark_curve import dark_curve
 from facebench.mlsm.mapping import MultiLevelMapping
 from facebench.mlsm.refine import RefineHead
 from facebench.mlsm.vae import MultiLevelVAE
@@ -32,15 +33,19 @@ class MLSM(nn.Module):
         if config.refine_width:
             self.refine = RefineHead(config.refine_width, context=config.refine_context)
 
+    def dark_curve(self, dark: torch.Tensor) -> torch.Tensor:
+        """What VAE_C sees of a dark image: `config.dark_curve_eps`'s tone curve (identity for 0)."""
+        return dark_curve(dark, self.config.dark_curve_eps)
+
     def map_latents(self, dark: torch.Tensor):
         """E_C means then {M_i}: dark [B, 3, H, W] -> (mapped latents, dark latent means), level 0 first."""
-        _, codes = self.vae_dark.encode(dark, sample=False)
+        _, codes = self.vae_dark.encode(self.dark_curve(dark), sample=False)
         return self.mapping(codes), codes
 
     def forward(self, dark: torch.Tensor) -> torch.Tensor:
         """Enhance: dark Tensor[B, 3, H, W] in [0, 1] -> Tensor[B, 3, H, W] in [0, 1]."""
         if self.config.no_mapping:
-            return self.vae_dark(dark, sample=False)[0]
+            return self.vae_dark(self.dark_curve(dark), sample=False)[0]
         mapped, _ = self.map_latents(dark)
         decoded = self.vae_normal.decode(mapped, dark.shape[-2:])
         return self.refine(dark, decoded) if self.config.refine_width else decoded

@@ -76,7 +76,7 @@ def compute_losses(model: MLSM, stage: Stage, batch: Dict[str, torch.Tensor], we
     w = weights
     if stage.name == "mapping" and not model.config.no_mapping:
         with torch.no_grad():
-            _, dark_codes = model.vae_dark.encode(batch["dark"], sample=False)
+            _, dark_codes = model.vae_dark.encode(model.dark_curve(batch["dark"]), sample=False)
             _, normal_codes = model.vae_normal.encode(batch["normal"], sample=False)
         mapped = model.mapping(dark_codes)
         output = model.vae_normal.decode(mapped, batch["normal"].shape[-2:])
@@ -91,10 +91,10 @@ def compute_losses(model: MLSM, stage: Stage, batch: Dict[str, torch.Tensor], we
         output, target = model.refine(batch["dark"], decoded), batch["normal"]
         terms = {"l1": w.l1 * F.l1_loss(output, target)}
     elif stage.name == "mapping":  # no-mapping ablation: deterministic encoder-decoder
-        output, target = model.vae_dark(batch["dark"], sample=False)[0], batch["normal"]
+        output, target = model.vae_dark(model.dark_curve(batch["dark"]), sample=False)[0], batch["normal"]
         terms = {"l1": w.l1 * F.l1_loss(output, target)}
     else:
-        target = batch["dark" if stage.kind == "dark" else "normal"]
+        target = model.dark_curve(batch["dark"]) if stage.kind == "dark" else batch["normal"]
         output, latents = stage.net(target, sample=True)
         terms = {"l1": w.l1 * F.l1_loss(output, target), "kl": w.kl * latents.kl()}
         if w.mean_path:

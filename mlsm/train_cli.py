@@ -82,6 +82,9 @@ def _qfs(text: str):
 @click.option("--refine-context", default=_D.refine_context, show_default=True,
               help="Dilated convs (dilation 2, 4, ...) widening the refinement head's view to 9 + 4 (2**N - 1) px.")
 @click.option("--no-mapping", is_flag=True, help="Table V ablation: encoder-decoder trained image-to-image.")
+@click.option("--dark-curve-eps", default=_D.dark_curve_eps, show_default=True,
+              help="VAE_C sees log(1 + x/eps) / log(1 + 1/eps) of the dark input x, lifting dark detail "
+                   "(0.01 maps a mean of 0.04 to 0.35; beyond the paper); 0 = linear, the paper.")
 @click.option("--perceptual", type=click.Choice(["vgg16", "vgg19", "ssim", "retinaface"]), default=_L.perceptual_kind,
               show_default=True, help="vgg16/vgg19 need ImageNet weights (--vgg-weights or the torch hub cache); "
               "ssim = 1 - SSIM; retinaface = features of the shipped face detector (offline).")
@@ -116,7 +119,7 @@ def _qfs(text: str):
 def train_mlsm(out_dir, stage, paired, dark, normal, synthetic, val_count, test_count, qfs, crop, max_side,
                scale_range, synthetic_fraction, brightness_range, street_lights, mosaic, levels, width, latent_channels,
                stem_downsample, encoder_convs, decoder_convs, mapping_width, mapping_resblocks, map_levels, norm,
-               refine_width, refine_context, no_mapping, perceptual, vgg_weights, w_l1, w_perceptual, w_gan, w_kl,
+               refine_width, refine_context, no_mapping, dark_curve_eps, perceptual, vgg_weights, w_l1, w_perceptual, w_gan, w_kl,
                w_latent, w_detection, w_mean_path, w_image_l1, steps, vae_steps, refine_steps, batch_size, lr,
                decay_start, checkpoint_every, val_every, val_qf, seed, device, threads, resume, no_progress):
     """Train MLSM (VAEs, then latent mapping, then the optional refinement head) on paired, unpaired and
@@ -129,7 +132,7 @@ def train_mlsm(out_dir, stage, paired, dark, normal, synthetic, val_count, test_
                                 decoder_convs=decoder_convs, mapping_width=mapping_width,
                                 mapping_resblocks=mapping_resblocks, map_levels=map_levels, norm=norm,
                                 refine_width=refine_width, refine_context=refine_context,
-                                no_mapping=no_mapping)
+                                no_mapping=no_mapping, dark_curve_eps=dark_curve_eps)
         loss_cfg = LossConfig(l1=w_l1, perceptual=w_perceptual, perceptual_kind=perceptual, gan=w_gan, kl=w_kl,
                               latent=w_latent, image_l1=w_image_l1, mean_path=w_mean_path,
                               detection=w_detection)

@@ -13,6 +13,7 @@ import torch
 
 from facebench.degrade import jpeg_roundtrip
 from facebench.image_quality import QualityMeter
+from facebench.mlsm.dark_curve import inverse_dark_curve
 from facebench.mlsm.data import to_tensor, to_uint8
 from facebench.mlsm.inference import enhance_padded, pad_to
 from facebench.mlsm.model import MLSM
@@ -35,7 +36,10 @@ def validate(model: MLSM, stage: str, pairs: Sequence[Tuple[str, np.ndarray, np.
     for _, low, high in pairs:
         dark = jpeg_roundtrip(low, qf)
         if stage == "vae-dark":
-            out, reference = _reconstruct(model.vae_dark, to_tensor(dark).to(device), model.config.multiple), dark
+            lifted = model.dark_curve(to_tensor(dark).to(device))  # VAE_C works on the curve; scored in the image
+            out = inverse_dark_curve(_reconstruct(model.vae_dark, lifted, model.config.multiple).clamp(0, 1),
+                                     model.config.dark_curve_eps)
+            reference = dark
         elif stage == "vae-normal":
             out, reference = _reconstruct(model.vae_normal, to_tensor(high).to(device), model.config.multiple), high
         else:

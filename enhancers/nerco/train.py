@@ -109,9 +109,9 @@ def _init_from(gan: NeRCoGAN, spec: str, config: NeRCoTrainConfig) -> None:
     path = Path(spec)
     state = load_checkpoint(path) if path.is_file() else None
     if isinstance(state, dict) and "modules" in state:  # a training state (save_training_state)
-        saved = state.get("metadata", {}).get("config", {})
-        trained = {k: saved.get(k) for k in ("ngf", "blocks", "nrn_hidden", "ndf")}
-        wanted = {k: getattr(config, k) for k in trained}
+        saved = state.get("metadata", {})
+        trained = {**saved.get("arch", {}), "ndf": saved.get("config", {}).get("ndf")}
+        wanted = {**asdict(config.arch), "ndf": config.ndf}
         if "gan" not in state["modules"] or trained != wanted:
             raise ValueError(f"--init {spec}: expected a NeRCo training state with {wanted}, got {trained}")
         gan.load_state_dict(state["modules"]["gan"], strict=True)

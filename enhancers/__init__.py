@@ -63,11 +63,15 @@ BUILTIN_ENHANCERS = {
         weights=PackagedFile(_TRAINED_HERE, "weights/deblock_default.pt"),
         options={"qf": None})),
     "nerco": Builtin("facebench.enhancers.nerco:NeRCo", PluginMeta(
-        description="NeRCo: implicit neural representation + cooperative dual-loop GAN (authors' or trained weights)",
+        description="NeRCo: implicit neural representation + cooperative dual-loop GAN (weights: see card)",
         paper="Yang et al., Implicit Neural Representation for Cooperative Low-light Image Enhancement, ICCV 2023",
-        weights=UserFolder("nerco", ("latest_net_G_A.pth", "latest_net_Pre.pth", "latest_net_H.pth"),
-                           "https://github.com/Ysz2022/NeRCo (the LSRW- or LOL-trained model its README links)",
-                           train="facebench train-enhancer nerco"))),
+        weights=Variants({
+            "cpu": PackagedFile(_TRAINED_HERE, "weights/nerco_cpu.pt", missing="missing from the package; "
+                                "reinstall facebench, pass --weights PATH or train-enhancer nerco"),
+            "authors": UserFolder("nerco", ("latest_net_G_A.pth", "latest_net_Pre.pth", "latest_net_H.pth"),
+                                  "https://github.com/Ysz2022/NeRCo (the LSRW- or LOL-trained model its README links)",
+                                  train="facebench train-enhancer nerco")}),
+        options={"variant": "cpu"})),
     "lightendiffusion": Builtin("facebench.enhancers.lightendiffusion:LightenDiffusion", PluginMeta(
         description="LightenDiffusion: unsupervised latent-Retinex diffusion, DDIM 20 steps with seeded noise",
         paper="Jiang et al., LightenDiffusion: Unsupervised Low-Light Image Enhancement with Latent-Retinex "

@@ -132,6 +132,9 @@ class LossConfig:
         image_l1: weight of an image L1 |n~ - n|_1 in the mapping stage (not in Eq. 18: our addition,
             0 gives the paper's loss). The mapped latents pass through D_N, so a small latent error can
             be a large image error; this term trains the mapping for the image it finally makes.
+        gradient: weight of the image-gradient L1 (`losses.gradient_l1`, output vs target) in the
+            image-to-image stages ('mapping', 'refine'); beyond the paper, 0 = off. It asks the output to
+            carry the target's local detail, which L1 + SSIM reward little next to tone.
     """
 
     l1: float = 1.0
@@ -143,6 +146,7 @@ class LossConfig:
     image_l1: float = 1.0
     mean_path: float = 1.0
     detection: float = 0.0
+    gradient: float = 0.0
 
     def __post_init__(self) -> None:
         if self.perceptual_kind not in ("vgg16", "vgg19", "ssim", "retinaface"):

@@ -1,5 +1,6 @@
-"""MLSM losses: perceptual (VGG features, or the opt-in SSIM substitute), LSGAN with a patch
-discriminator. KL lives with the latents (`vae.Latents.kl`); L1 terms are plain `F.l1_loss`.
+"""MLSM losses: perceptual (VGG features, or the opt-in SSIM substitute), the opt-in image-gradient L1,
+LSGAN with a patch discriminator. KL lives with the latents (`vae.Latents.kl`); L1 terms are plain
+`F.l1_loss`.
 
 Images are Tensor[B, 3, H, W] float RGB in [0, 1].
 """
@@ -94,6 +95,16 @@ def build_perceptual(kind: str, vgg_weights: Optional[str] = None) -> nn.Module:
 
         return RetinaFacePerceptual()
     return VGGPerceptual(kind, find_vgg_weights(kind, vgg_weights))
+
+
+def gradient_l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean |dx - dy| over the horizontal and vertical neighbour differences of two Tensor[B, C, H, W]
+    images: 0 when x and y have the same local detail (edges, texture) whatever their brightness offset."""
+    def diffs(images: torch.Tensor):
+        return images[..., :, 1:] - images[..., :, :-1], images[..., 1:, :] - images[..., :-1, :]
+
+    (xh, xv), (yh, yv) = diffs(x), diffs(y)
+    return 0.5 * (F.l1_loss(xh, yh) + F.l1_loss(xv, yv))
 
 
 class PatchDiscriminator(nn.Module):

@@ -11,7 +11,8 @@
     image-to-image instead (Table V): L1 + perceptual + LSGAN.
 'refine' (ours, only with `refine_width`; VAEs and mapping frozen): the image-space head
     (`facebench.mlsm.refine`) with L1 + perceptual + LSGAN on the final image.
-The opt-in detection-aware term (`LossConfig.detection`) joins the losses of 'mapping' and 'refine'.
+The opt-in detection-aware (`LossConfig.detection`) and image-gradient (`LossConfig.gradient`) terms join
+the losses of 'mapping' and 'refine'.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from facebench.mlsm.config import LossConfig
-from facebench.mlsm.losses import PatchDiscriminator, lsgan_generator_loss
+from facebench.mlsm.losses import PatchDiscriminator, gradient_l1, lsgan_generator_loss
 from facebench.mlsm.model import MLSM
 
 STAGES = ("vae-dark", "vae-normal", "mapping", "refine")
@@ -104,6 +105,8 @@ def compute_losses(model: MLSM, stage: Stage, batch: Dict[str, torch.Tensor], we
     terms["perceptual"] = w.perceptual * perceptual(output, target)
     if detection is not None and stage.kind == "pair":
         terms["detection"] = w.detection * detection(output, target)
+    if w.gradient and stage.kind == "pair":
+        terms["gradient"] = w.gradient * gradient_l1(output, target)
     terms["gan"] = w.gan * lsgan_generator_loss(stage.disc(output))
     terms["total"] = sum(terms.values())
     return terms, output, target

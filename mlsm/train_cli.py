@@ -96,6 +96,9 @@ def _qfs(text: str):
 @click.option("--w-latent", default=_L.latent, show_default=True)
 @click.option("--w-detection", default=_L.detection, show_default=True,
               help="Opt-in detection-aware term (RetinaFace face probabilities, output vs target); beyond the paper.")
+@click.option("--w-gradient", default=_L.gradient, show_default=True,
+              help="Opt-in image-gradient L1 (output vs target) in the mapping and refine stages: asks for the "
+                   "target's local detail; beyond the paper.")
 @click.option("--w-mean-path", default=_L.mean_path, show_default=True,
               help="VAE stages: also reconstruct from the latent means, as inference does (0 = the paper's loss).")
 @click.option("--w-image-l1", default=_L.image_l1, show_default=True,
@@ -120,7 +123,7 @@ def train_mlsm(out_dir, stage, paired, dark, normal, synthetic, val_count, test_
                scale_range, synthetic_fraction, brightness_range, street_lights, mosaic, levels, width, latent_channels,
                stem_downsample, encoder_convs, decoder_convs, mapping_width, mapping_resblocks, map_levels, norm,
                refine_width, refine_context, no_mapping, dark_curve_eps, perceptual, vgg_weights, w_l1, w_perceptual, w_gan, w_kl,
-               w_latent, w_detection, w_mean_path, w_image_l1, steps, vae_steps, refine_steps, batch_size, lr,
+               w_latent, w_detection, w_gradient, w_mean_path, w_image_l1, steps, vae_steps, refine_steps, batch_size, lr,
                decay_start, checkpoint_every, val_every, val_qf, seed, device, threads, resume, no_progress):
     """Train MLSM (VAEs, then latent mapping, then the optional refinement head) on paired, unpaired and
     synthetic data. Prints each stage's validation and where the model went."""
@@ -135,7 +138,7 @@ def train_mlsm(out_dir, stage, paired, dark, normal, synthetic, val_count, test_
                                 no_mapping=no_mapping, dark_curve_eps=dark_curve_eps)
         loss_cfg = LossConfig(l1=w_l1, perceptual=w_perceptual, perceptual_kind=perceptual, gan=w_gan, kl=w_kl,
                               latent=w_latent, image_l1=w_image_l1, mean_path=w_mean_path,
-                              detection=w_detection)
+                              detection=w_detection, gradient=w_gradient)
         data_cfg = DataConfig(paired=tuple(paired), dark=tuple(dark), normal=tuple(normal), synthetic=tuple(synthetic),
                               val_count=val_count, test_count=test_count, qfs=_qfs(qfs), crop=crop, max_side=max_side,
                               scale_range=tuple(scale_range), synthetic_fraction=synthetic_fraction,

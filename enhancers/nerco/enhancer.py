@@ -57,19 +57,22 @@ class NeRCoConfig:
 
 
 class NeRCo(Enhancer):
-    """`nerco`: NeRCo with the authors' released weights or a facebench-trained checkpoint.
+    """`nerco`: NeRCo with the weights this project trained (default), the authors' released weights or
+    any facebench-trained checkpoint.
 
     Args:
         weights: a folder with the authors' latest_net_{G_A,Pre,H}.pth (or one of those files), or a
-            nerco.pt from `facebench train-enhancer nerco`; default `$FACEBENCH_HOME/nerco/`.
+            nerco.pt from `facebench train-enhancer nerco`; default by `variant`.
+        variant: 'cpu' (enhancers/weights/nerco_cpu.pt, trained here; see MODEL_CARD.md) or 'authors'
+            (`$FACEBENCH_HOME/nerco/`). The output depends only on the weights, whose sha256 is in the identity.
     """
 
     name = "nerco"
     meta = BUILTIN_ENHANCERS["nerco"].meta
 
-    def __init__(self, weights: Optional[str] = None):
+    def __init__(self, weights: Optional[str] = None, variant: str = "cpu"):
         super().__init__()
-        self.load_weights(weights_io.locate(weights))
+        self.load_weights(weights_io.locate(weights, variant))
 
     def load_weights(self, path: "str | Path") -> None:
         """Build the architecture the weights define and load them strictly (folder or checkpoint)."""

@@ -7,8 +7,9 @@ carry (`running_mean`, `running_var`, `num_batches_tracked`) are dropped, as the
 everything else must match strictly. A *facebench checkpoint* (`train-enhancer nerco` writes `nerco.pt`)
 is one file {"model": prefixed state dict, "metadata": ...}.
 
-Lookup: `--weights PATH` (a weights folder, one of its three files, or a facebench checkpoint), else the
-folder `$FACEBENCH_HOME/nerco/`. The sha256 recorded for a folder is the sha256 of the text
+Lookup: `--weights PATH` (a weights folder, one of its three files, or a facebench checkpoint), else by
+variant: 'cpu' = the checkpoint this project trained and ships (`enhancers/weights/nerco_cpu.pt`, the
+default), 'authors' = the folder `$FACEBENCH_HOME/nerco/`. The sha256 recorded for a folder is the sha256 of the text
 "G_A <sha256>\nPre <sha256>\nH <sha256>\n" of its three files, so any change to any file changes it.
 """
 from __future__ import annotations
@@ -24,10 +25,13 @@ from facebench.enhancers import BUILTIN_ENHANCERS
 from facebench.enhancers.authors_weights import flush_denormals, read_state_dict
 from facebench.weights import MissingWeightsError, WeightsInfo, describe, facebench_home, sha256_of
 
-_WEIGHTS = BUILTIN_ENHANCERS["nerco"].meta.weights  # folder, files and origin, declared where nerco is registered
-AUTHOR_FILES = dict(zip(("G_A", "Pre", "H"), _WEIGHTS.files))  # key prefix in NeRCoNet -> file
-HOME_FOLDER, ORIGIN = _WEIGHTS.folder, _WEIGHTS.origin
+_WEIGHTS = BUILTIN_ENHANCERS["nerco"].meta.weights.sources  # declared where nerco is registered
+AUTHOR_FILES = dict(zip(("G_A", "Pre", "H"), _WEIGHTS["authors"].files))  # key prefix in NeRCoNet -> file
+HOME_FOLDER, ORIGIN = _WEIGHTS["authors"].folder, _WEIGHTS["authors"].origin
+SHIPPED_WEIGHTS = _WEIGHTS["cpu"].path
+VARIANTS = tuple(_WEIGHTS)  # ('cpu', 'authors')
 SOURCE = "https://github.com/Ysz2022/NeRCo (authors' release)"
+SHIPPED_SOURCE = "shipped with facebench (trained by this project)"
 _DROPPED_SUFFIXES = (".running_mean", ".running_var", ".num_batches_tracked")
 _FILES = ", ".join(AUTHOR_FILES.values())
 
@@ -36,10 +40,12 @@ def _missing_files(folder: Path) -> list:
     return [name for name in AUTHOR_FILES.values() if not (folder / name).is_file()]
 
 
-def locate(explicit: Optional[str] = None) -> Path:
-    """The weights to load: a folder with the authors' three files, or a facebench checkpoint file.
+def locate(explicit: Optional[str] = None, variant: str = "cpu") -> Path:
+    """The weights to load: `explicit` (a folder with the authors' three files, or a facebench checkpoint
+    file), else the `variant`'s default ('cpu': the shipped checkpoint, 'authors': $FACEBENCH_HOME/nerco/).
 
     Raises:
+        ValueError: unknown variant.
         MissingWeightsError: one line saying which file is missing, where to put it and where it comes from.
     """
     if explicit:
@@ -56,6 +62,15 @@ def locate(explicit: Optional[str] = None) -> Path:
             raise MissingWeightsError(f"nerco: weights folder {path} lacks {', '.join(missing)} "
                                       f"(it needs {_FILES}, from {ORIGIN})")
         return path
+    if variant not in VARIANTS:
+        raise ValueError(f"nerco: variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+    if variant == "cpu":
+        if SHIPPED_WEIGHTS.is_file():
+            return SHIPPED_WEIGHTS
+        raise MissingWeightsError(
+            f"nerco: the project's shipped CPU weights {SHIPPED_WEIGHTS} are missing from the package: reinstall "
+            f"facebench, train them with `facebench train-enhancer nerco` (then --weights RUN/nerco.pt), or use "
+            f"variant 'authors' with {_FILES} from {ORIGIN}")
     folder = facebench_home() / HOME_FOLDER
     if not _missing_files(folder):
         return folder
@@ -80,7 +95,8 @@ def read_weights(path: "str | Path") -> Tuple[Dict[str, torch.Tensor], str]:
         for prefix, name in AUTHOR_FILES.items():
             state.update({f"{prefix}.{k}": v for k, v in _read_authors_file(path / name).items()})
         return flush_denormals(state), SOURCE
-    return read_state_dict(path, SOURCE)
+    state, source = read_state_dict(path, SOURCE)
+    return state, (SHIPPED_SOURCE if path.resolve() == SHIPPED_WEIGHTS.resolve() else source)
 
 
 def weights_info(path: "str | Path", source: str) -> WeightsInfo:

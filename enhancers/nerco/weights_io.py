@@ -9,8 +9,8 @@ is one file {"model": prefixed state dict, "metadata": ...}.
 
 Lookup: `--weights PATH` (a weights folder, one of its three files, or a facebench checkpoint), else by
 variant: 'cpu' = the checkpoint this project trained and ships (`enhancers/weights/nerco_cpu.pt`, the
-default), 'authors' = the folder `$FACEBENCH_HOME/nerco/`. The sha256 recorded for a folder is the sha256 of the text
-"G_A <sha256>\nPre <sha256>\nH <sha256>\n" of its three files, so any change to any file changes it.
+default), 'authors' = the folder `$FACEBENCH_HOME/nerco/`. The sha256 recorded for a folder is the sha256
+of the text "G_A <sha256>\nPre <sha256>\nH <sha256>\n" of its three files, so any change to any file changes it.
 """
 from __future__ import annotations
 
@@ -48,6 +48,8 @@ def locate(explicit: Optional[str] = None, variant: str = "cpu") -> Path:
         ValueError: unknown variant.
         MissingWeightsError: one line saying which file is missing, where to put it and where it comes from.
     """
+    if variant not in VARIANTS:
+        raise ValueError(f"nerco: variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
     if explicit:
         path = Path(explicit).expanduser()
         if path.is_file() and path.name in AUTHOR_FILES.values():
@@ -62,8 +64,6 @@ def locate(explicit: Optional[str] = None, variant: str = "cpu") -> Path:
             raise MissingWeightsError(f"nerco: weights folder {path} lacks {', '.join(missing)} "
                                       f"(it needs {_FILES}, from {ORIGIN})")
         return path
-    if variant not in VARIANTS:
-        raise ValueError(f"nerco: variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
     if variant == "cpu":
         if SHIPPED_WEIGHTS.is_file():
             return SHIPPED_WEIGHTS

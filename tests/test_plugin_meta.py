@@ -20,8 +20,8 @@ IDS = [name for _, name, _ in BUILTINS]
 NOT_SETTINGS = {"net"}  # pyramidbox's prebuilt network (tests, training), not a command-line setting
 # Built-ins whose constructor hands **settings to a config dataclass, and that dataclass.
 SETTINGS_CONFIGS = {"s3fd": S3FDConfig, "pyramidbox": pyramidbox_inference.TestTimeConfig}
-# Options that select which user file is loaded, for built-ins whose default needs none (mrvae: shipped).
-USER_FILE_OPTIONS = {"mrvae": {"variant": "authors"}}
+# Options that select which user file is loaded, for built-ins whose default needs none (shipped weights).
+USER_FILE_OPTIONS = {"mrvae": {"variant": "authors"}, "nerco": {"variant": "authors"}}
 
 
 def _user_files(source):

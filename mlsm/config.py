@@ -134,7 +134,8 @@ class LossConfig:
             be a large image error; this term trains the mapping for the image it finally makes.
         gradient: weight of the image-gradient L1 (`losses.gradient_l1`, output vs target) in the
             image-to-image stages ('mapping', 'refine'); beyond the paper, 0 = off. It asks the output to
-            carry the target's local detail, which L1 + SSIM reward little next to tone.
+            carry the target's local detail, which L1 + SSIM reward little next to tone (measured on real
+            dark frames: it smoothed the output and lowered AP; MODEL_CARD.md, phase 8).
     """
 
     l1: float = 1.0

@@ -98,7 +98,7 @@ def _qfs(text: str):
               help="Opt-in detection-aware term (RetinaFace face probabilities, output vs target); beyond the paper.")
 @click.option("--w-gradient", default=_L.gradient, show_default=True,
               help="Opt-in image-gradient L1 (output vs target) in the mapping and refine stages: asks for the "
-                   "target's local detail; beyond the paper.")
+                   "target's local detail; beyond the paper (it lowered AP on real frames: MODEL_CARD.md, phase 8).")
 @click.option("--w-mean-path", default=_L.mean_path, show_default=True,
               help="VAE stages: also reconstruct from the latent means, as inference does (0 = the paper's loss).")
 @click.option("--w-image-l1", default=_L.image_l1, show_default=True,

@@ -13,7 +13,8 @@ from facebench.enhancers.lightendiffusion import LightenDiffusion, train as ld_t
 from facebench.enhancers.lightendiffusion.architecture import FULL, SMALL
 from facebench.enhancers.lightendiffusion.ctdn import CTDN
 from facebench.enhancers.lightendiffusion.data import exposure_variant, load_crops, stream_indices
-from facebench.enhancers.lightendiffusion.losses import antithetic_timesteps, smoothness, stage2_losses
+from facebench.enhancers.lightendiffusion.losses import (antithetic_timesteps, smoothness, stage1_losses,
+                                                         stage2_losses)
 from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet
 from facebench.enhancers.lightendiffusion.config import (Stage1Config, Stage2Config, architecture_of,
                                                          with_preset)
@@ -103,6 +104,20 @@ def test_stage2_gradients_reach_only_the_denoiser():
     sum(losses.values()).backward()
     assert all(p.grad is None for p in net.decom.parameters())
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.Unet.parameters())
+
+
+def test_only_recon_trains_the_stage1_encoder():
+    """The Retinex terms train the decomposition, not the encoder: with their gradients a constant latent
+    satisfied them and the latent collapsed (losses.py)."""
+    ctdn = _fresh_ctdn()
+    images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    losses = stage1_losses(ctdn, images, exposure_variant(images, torch.Generator().manual_seed(1)))
+    sum(v for k, v in losses.items() if k != "recon").backward()
+    assert all(p.grad is None for p in ctdn.ReconNet.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in ctdn.retinex.parameters())
+    ctdn.zero_grad(set_to_none=True)
+    losses["recon"].backward()
+    assert all(p.grad is not None for p in ctdn.ReconNet.pyramid.parameters())
 
 
 @pytest.mark.parametrize("stage", [1, 2])

@@ -15,6 +15,12 @@ this project's reading of the paper (see MODEL_CARD.md), on an unpaired batch an
     reflectance  R(I) = R(darker copy): reflectance does not depend on the light
     illumination L close to the initial estimate max_c F
     smooth       structure-aware smoothness of L (gradients of L, down-weighted where R has edges)
+Only `recon` trains the encoder: the four Retinex terms see the latent features detached, so they train the
+decomposition on the features the encoder makes (as if encoder/decoder and decomposition were trained one
+after the other). With their gradients reaching the encoder, a constant feature satisfies all four exactly,
+and the latent collapsed: after 2,000 steps every image encoded to 0.49 +- 0.001, the decoder lit images from
+the skips alone, and decoding a normal-light latent with low-light skips gave 9.2 dB on held-out SICE pairs
+(`experiments/lightendiffusion_stage1_check.py`; 14.1 dB after 200 steps with the detached terms).
 Tensors: images [B, 3, H, W] in [0, 1]; latents [B, 3, H/8, W/8].
 """
 from __future__ import annotations
@@ -52,7 +58,7 @@ def stage1_losses(ctdn: CTDN, images: torch.Tensor, darker: torch.Tensor,
     dark_feature, dark_skips = ctdn.encode(darker)
     recon = (F.l1_loss(ctdn.decode(feature, dark_skips), images)
              + F.l1_loss(ctdn.decode(dark_feature, dark_skips), darker))
-    decomposed = [(f, *ctdn.retinex(f)) for f in (feature, dark_feature)]  # (F, R, L) of both
+    decomposed = [(f, *ctdn.retinex(f)) for f in (feature.detach(), dark_feature.detach())]  # (F, R, L) of both
     return {
         "recon": weights.recon * recon,
         "retinex": weights.retinex * sum(F.l1_loss(r * l, f) for f, r, l in decomposed),

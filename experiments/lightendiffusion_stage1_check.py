@@ -71,7 +71,8 @@ def main(stage1, pairs_dir, last, full, threads):
     """Print the mean of each PSNR over the pairs."""
     torch.set_num_threads(threads)
     ctdn = read_ctdn(stage1, FULL if full else SMALL).eval()
-    pairs = find_pairs(Path(pairs_dir))[-last:] if last else find_pairs(Path(pairs_dir))
+    pairs = find_pairs(Path(pairs_dir))
+    pairs = pairs[-last:] if last else pairs
     rows = [stage1_scores(ctdn, *map(_tensor, read_pair(pair))) for pair in pairs]
     click.echo(f"{stage1}: {len(rows)} pairs; " + ", ".join(
         f"{key} {np.mean([row[key] for row in rows]):.2f} dB" for key in rows[0]))

@@ -124,7 +124,8 @@ def train_mlsm(out_dir, stage, paired, dark, normal, synthetic, val_count, test_
                stem_downsample, encoder_convs, decoder_convs, mapping_width, mapping_resblocks, map_levels, norm,
                refine_width, refine_context, no_mapping, dark_curve_eps, perceptual, vgg_weights, w_l1, w_perceptual,
                w_gan, w_kl, w_latent, w_detection, w_gradient, w_mean_path, w_image_l1, steps, vae_steps, refine_steps,
-               batch_size, lr, decay_start, checkpoint_every, val_every, val_qf, seed, device, threads, resume, no_progress):
+               batch_size, lr, decay_start, checkpoint_every, val_every, val_qf, seed, device, threads, resume,
+               no_progress):
     """Train MLSM (VAEs, then latent mapping, then the optional refinement head) on paired, unpaired and
     synthetic data. Prints each stage's validation and where the model went."""
     if threads:

@@ -118,14 +118,26 @@ def torchrun_process(device_spec: str = "auto") -> Iterator[Tuple[DistributedCon
 def average_gradients(module: torch.nn.Module, ctx: DistributedContext) -> None:
     """All-reduce and average the gradients of `module` over the ranks of `ctx` (no-op for one process).
 
-    Equal per-rank batches make this the gradient of the mean loss over the union batch.
+    Equal per-rank batches make this the gradient of the mean loss over the union batch, also when a
+    parameter got a gradient on some ranks only (the others count zero; one that got none anywhere keeps
+    None, as in one process). One all-reduce per dtype: every rank makes the same calls whatever its data.
     """
     if not ctx.enabled:
         return
+    by_dtype: Dict[torch.dtype, list] = {}
     for p in module.parameters():
-        if p.grad is not None:
-            dist.all_reduce(p.grad)
-            p.grad /= ctx.world_size
+        if p.requires_grad:
+            by_dtype.setdefault(p.dtype, []).append(p)
+    for params in by_dtype.values():
+        flags = torch.tensor([float(p.grad is not None) for p in params], dtype=params[0].dtype,
+                             device=params[0].device)
+        flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params]
+                         + [flags])
+        dist.all_reduce(flat)
+        flat /= ctx.world_size
+        grads = flat[:-len(params)].split([p.numel() for p in params])
+        for p, grad, any_rank in zip(params, grads, flat[-len(params):].tolist()):
+            p.grad = grad.view_as(p).clone() if any_rank > 0 else None
 
 
 def linear_decay(optimizer: torch.optim.Optimizer, total_steps: int, decay_start: int = 0):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import os
+import re
+import shutil
 import signal
-import socket
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import cv2
@@ -149,6 +151,26 @@ def test_cli_missing_vgg_stops_with_one_line(tmp_path, monkeypatch):
     assert len(lines) == 1 and "--perceptual ssim" in lines[0] and "--vgg-weights" in lines[0]
 
 
+def _torchrun(cmd, timeout: int = 240) -> subprocess.CompletedProcess:
+    """Run `cmd` (a torchrun command) in its own process group; kill the group (torchrun and its workers)
+    on timeout."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+
+def _killed_by_signal(stderr: str) -> bool:
+    """torchrun's log says the first worker to fail died from a signal (a negative exit code, e.g. -6 for
+    SIGABRT), not from a Python error (exit code 1)."""
+    return re.search(r"failed \(exitcode: -\d+\) local_rank", stderr) is not None
+
+
 def test_torchrun_two_cpu_processes(tmp_path):
     low, high = tmp_path / "pairs" / "low", tmp_path / "pairs" / "high"
     low.mkdir(parents=True)
@@ -157,25 +179,20 @@ def test_torchrun_two_cpu_processes(tmp_path):
         cv2.imwrite(str(high / f"{i}.png"), _image(i))
         cv2.imwrite(str(low / f"{i}.png"), _image(i) // 6)
     out = tmp_path / "run"
-    with socket.socket() as sock:  # a free port for the rendezvous (torchrun's static rendezvous rejects 0)
-        sock.bind(("127.0.0.1", 0))
-        port = str(sock.getsockname()[1])
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "facebench", "train-enhancer", "mlsm", "--out", str(out), "--paired", str(tmp_path / "pairs"),
            "--val-count", "1", "--test-count", "0", "--no-mapping", "--levels", "2", "--width", "8",
            "--latent-channels", "4",
            "--perceptual", "ssim", "--steps", "3", "--batch-size", "1", "--crop", "32", "--threads", "1",
            "--device", "cpu", "--no-progress"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)
-    try:
-        _, stderr = proc.communicate(timeout=240)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # torchrun and both workers
-        proc.communicate()
-        raise
-    assert proc.returncode == 0, stderr[-2000:]
+    run = _torchrun(cmd)
+    if run.returncode != 0 and _killed_by_signal(run.stderr):
+        # A gloo worker aborted once in CI (SIGABRT, not reproduced in 70 local runs). The run is
+        # deterministic, so a fault of ours fails again; a one-off transport abort is retried, and said.
+        warnings.warn(f"torchrun worker died from a signal; retried once. Its stderr:\n{run.stderr[:4000]}")
+        shutil.rmtree(out, ignore_errors=True)
+        run = _torchrun(cmd)
+    assert run.returncode == 0, run.stderr[:4000] + "\n...\n" + run.stderr[-1500:]
     meta = load_checkpoint(out / "mlsm.pt")["metadata"]
     assert meta["world_size"] == 2 and meta["stages"]["mapping"]["steps"] == 3
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from facebench.training import (CSVLogger, DistributedContext, NonFiniteLossError, check_finite, linear_decay,
-                                load_training_state, save_training_state)
+from facebench.training import (CSVLogger, DistributedContext, NonFiniteLossError, average_gradients, check_finite,
+                                linear_decay, load_training_state, save_training_state)
 
 
 def test_csv_log_appends_across_resumes(tmp_path):
@@ -53,6 +53,29 @@ def test_nan_on_one_torchrun_rank_stops_every_rank(tmp_path):
     assert (tmp_path / "rank1.txt").read_text().startswith("loss term 'l1' is nan at step 7")
     # without agreement rank 0 would go on and wait for rank 1's gradients forever
     assert (tmp_path / "rank0.txt").read_text().startswith("a loss term is not finite on another process at step 7")
+
+
+def _average_rank(rank: int, init_file: str, outcome_dir: str) -> None:
+    """Rank r's loss is (r + 1) * shared.w (+ 10 * only_rank1.w on rank 1); `frozen` takes no part; writes
+    the averaged gradients."""
+    torch.distributed.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    net = torch.nn.ModuleDict({name: torch.nn.Linear(1, 1, bias=False) for name in ("shared", "only_rank1",
+                                                                                     "frozen")})
+    x = torch.ones(1, 1)
+    loss = (rank + 1) * net["shared"](x).sum() + (10 * net["only_rank1"](x).sum() if rank == 1 else 0)
+    loss.backward()
+    average_gradients(net, DistributedContext(rank=rank, world_size=2))
+    torch.save({name: m.weight.grad for name, m in net.items()}, f"{outcome_dir}/rank{rank}.pt")
+    torch.distributed.destroy_process_group()
+
+
+def test_average_gradients_is_the_union_mean_when_a_rank_skips_a_parameter(tmp_path):
+    mp.spawn(_average_rank, args=(str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True)
+    for rank in (0, 1):
+        grads = torch.load(tmp_path / f"rank{rank}.pt")
+        assert float(grads["shared"]) == pytest.approx(1.5)  # (1 + 2) / 2
+        assert float(grads["only_rank1"]) == pytest.approx(5.0)  # (0 + 10) / 2: rank 0 counts zero
+        assert grads["frozen"] is None  # no gradient on any rank: untouched, as in one process
 
 
 def test_linear_decay_is_constant_then_linear_to_zero():

@@ -56,11 +56,11 @@ def test_nan_on_one_torchrun_rank_stops_every_rank(tmp_path):
 
 
 def _average_rank(rank: int, init_file: str, outcome_dir: str) -> None:
-    """Rank r's loss is (r + 1) * shared.w (+ 10 * only_rank1.w on rank 1); `frozen` takes no part; writes
+    """Rank r's loss is (r + 1) * shared.w (+ 10 * only_rank1.w on rank 1); `unused` takes no part; writes
     the averaged gradients."""
     torch.distributed.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
     net = torch.nn.ModuleDict({name: torch.nn.Linear(1, 1, bias=False) for name in ("shared", "only_rank1",
-                                                                                     "frozen")})
+                                                                                     "unused")})
     x = torch.ones(1, 1)
     loss = (rank + 1) * net["shared"](x).sum() + (10 * net["only_rank1"](x).sum() if rank == 1 else 0)
     loss.backward()
@@ -75,7 +75,7 @@ def test_average_gradients_is_the_union_mean_when_a_rank_skips_a_parameter(tmp_p
         grads = torch.load(tmp_path / f"rank{rank}.pt")
         assert float(grads["shared"]) == pytest.approx(1.5)  # (1 + 2) / 2
         assert float(grads["only_rank1"]) == pytest.approx(5.0)  # (0 + 10) / 2: rank 0 counts zero
-        assert grads["frozen"] is None  # no gradient on any rank: untouched, as in one process
+        assert grads["unused"] is None  # no gradient on any rank: untouched, as in one process
 
 
 def test_linear_decay_is_constant_then_linear_to_zero():

@@ -1,4 +1,5 @@
 """Shared training pieces: CSV (+ TensorBoard) logging, the NaN guard, linear decay, exact resume."""
+import datetime
 import math
 
 import pytest
@@ -57,8 +58,9 @@ def test_nan_on_one_torchrun_rank_stops_every_rank(tmp_path):
 
 def _average_rank(rank: int, init_file: str, outcome_dir: str) -> None:
     """Rank r's loss is (r + 1) * shared.w (+ 10 * only_rank1.w on rank 1); `unused` takes no part; writes
-    the averaged gradients."""
-    torch.distributed.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    the averaged gradients. Mismatched collectives time out after a minute instead of hanging the suite."""
+    torch.distributed.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2,
+                                         timeout=datetime.timedelta(seconds=60))
     net = torch.nn.ModuleDict({name: torch.nn.Linear(1, 1, bias=False) for name in ("shared", "only_rank1",
                                                                                      "unused")})
     x = torch.ones(1, 1)

@@ -80,7 +80,7 @@ BUILTIN_ENHANCERS = {
                          "https://github.com/JianghaiSCU/LightenDiffusion (ckpt/stage2/stage2_weight.pth.tar, "
                          "Google Drive / Baidu links in its README), or train your own with "
                          "`facebench train-enhancer lightendiffusion`"),
-        options={"seed": 0, "steps": 20, "max_megapixels": 4.0})),
+        options={"seed": 0, "steps": 20, "clip_x0": False, "max_megapixels": 4.0})),
     "mrvae": Builtin("facebench.enhancers.mrvae:MRVAE", PluginMeta(
         description="MR-VAE: U-Net VAE global reconstruction + residual detail reconstruction (weights: see card)",
         paper="Jiang, Wu, Zhang, Low-illumination image enhancement based on MR-VAE, Chinese J. Computers 2020",

@@ -11,7 +11,7 @@ import torch
 from facebench.checkpoint import save_checkpoint
 from facebench.enhancers.lightendiffusion import LightenDiffusion, conformance_model
 from facebench.enhancers.lightendiffusion.architecture import FULL, SMALL
-from facebench.enhancers.lightendiffusion.diffusion import alpha_bar, betas, ddim_schedule
+from facebench.enhancers.lightendiffusion.diffusion import alpha_bar, betas, ddim_sample, ddim_schedule
 from facebench.enhancers.lightendiffusion.enhancer import pad_to_multiple
 from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet
 from facebench.enhancers.lightendiffusion.weights import AUTHORS_FILE, AUTHORS_SOURCE, FACEBENCH_SOURCE
@@ -162,6 +162,37 @@ def test_ddim_schedule_matches_the_authors_timesteps(shared):
     assert alpha_bar(beta, torch.tensor([-1])).item() == 1.0
     assert torch.isclose(alpha_bar(beta, torch.tensor([0])), 1 - beta[0]).all()
     assert abs(alpha_bar(beta, torch.tensor([950])).item() ** -0.5 - 95) < 5  # x0 gain on the first step
+
+
+def test_clip_x0_clamps_every_x0_and_leaves_an_in_range_trajectory_alone():
+    beta = betas()
+    noise = torch.randn(1, 3, 6, 5, generator=torch.Generator().manual_seed(0))
+    target = torch.rand(1, 3, 6, 5, generator=torch.Generator().manual_seed(1)) * 1.6 - 0.8
+
+    def oracle_for(x0):  # the exact noise for a given x0 at every step
+        def denoiser(x6, t):
+            a = alpha_bar(beta, t.long())
+            return (x6[:, 3:] - a.sqrt() * x0) / (1 - a).sqrt()
+        return denoiser
+
+    for clip in (False, True):  # x0 inside [-1, 1] everywhere: clipping changes nothing
+        assert torch.allclose(ddim_sample(oracle_for(target), target, noise, beta, 20, clip_x0=clip), target,
+                              atol=1e-4)
+    beyond = 5 * target  # a denoiser whose x0 is out of range, as the CPU-trained one's first steps are
+    free = ddim_sample(oracle_for(beyond), target, noise, beta, 20)
+    clipped = ddim_sample(oracle_for(beyond), target, noise, beta, 20, clip_x0=True)
+    assert torch.allclose(free, beyond, atol=1e-3) and free.abs().max() > 3
+    assert torch.allclose(clipped, beyond.clamp(-1, 1), atol=1e-4)
+
+
+def test_clip_x0_is_an_option_in_the_identity(tmp_path):
+    weights = str(_small_weights(tmp_path / "w.pt"))
+    plain, clipped = (LightenDiffusion(weights=weights, steps=4, clip_x0=c) for c in (False, True))
+    assert plain.identity()["settings"]["clip_x0"] is False and clipped.identity()["settings"]["clip_x0"] is True
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(2)) * 0.3
+    assert not torch.equal(plain(x), clipped(x))  # an untrained denoiser leaves x0 far outside [-1, 1]
+    with pytest.raises(ValueError, match="clip_x0 must be true or false, got 'yes'"):
+        LightenDiffusion(weights=weights, clip_x0="yes")
 
 
 def test_padding_reflects_like_the_authors_and_replicates_tiny_images():

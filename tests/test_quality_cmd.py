@@ -51,3 +51,18 @@ def test_quality_bad_pairs_folder_is_one_line(tmp_path):
     result = CliRunner().invoke(quality_cmd, ["--enhancer", "none", "--pairs", str(tmp_path)])
     assert result.exit_code != 0 and "no high/ folder" in result.output
     assert "Traceback" not in result.output
+
+
+def test_quality_passes_enhancer_options(tmp_path):
+    _pair_folder(tmp_path / "pairs")
+    out = tmp_path / "q.csv"
+    result = CliRunner().invoke(quality_cmd, ["--enhancer", "none", "--enhancer", "gamma", "--enhancer-opt",
+                                              "gamma.gamma=1.0", "--pairs", str(tmp_path / "pairs"), "--device",
+                                              "cpu", "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    rows = {r["enhancer"]: r for r in csv.DictReader(open(out))}
+    assert rows["gamma"]["psnr@90"] == rows["none"]["psnr@90"]  # gamma 1.0 is the identity
+    result = CliRunner().invoke(quality_cmd, ["--enhancer", "gamma", "--enhancer-opt", "sci.variant=easy",
+                                              "--pairs", str(tmp_path / "pairs"), "--no-progress"])
+    assert result.exit_code != 0 and "--enhancer-opt names 'sci'" in result.output
+    assert "Traceback" not in result.output

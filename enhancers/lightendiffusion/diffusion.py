@@ -5,6 +5,9 @@ alpha_bar(t) = prod_{s <= t} (1 - beta_s), computed in float32 as cumprod(1 - [0
 alpha_bar(-1) = 1 (the state after the last DDIM step is the clean estimate).
 DDIM with `steps` steps uses t = T - skip, ..., skip, 0 (skip = T // steps) and eta = 0:
     x0 = (x_t - eps sqrt(1 - a_t)) / sqrt(a_t);  x_next = sqrt(a_next) x0 + sqrt(1 - a_next) eps.
+With `clip_x0` (not the authors' sampler, which never clips) x0 is clamped to [-1, 1], the range of every
+real latent, and eps is recomputed from the clamped x0 so the step stays on the DDIM trajectory
+(the "clip_sample" of DDPM / diffusers' DDIM).
 
 Latent tensors are [B, 3, h, w] in the [-1, 1]-normalised space (2 * feature - 1).
 """
@@ -46,7 +49,7 @@ def ddim_schedule(steps: int, timesteps: int = TIMESTEPS) -> List[Tuple[int, int
 
 
 def ddim_sample(denoiser: Denoiser, condition: torch.Tensor, noise: torch.Tensor, beta: torch.Tensor,
-                steps: int = 20) -> torch.Tensor:
+                steps: int = 20, clip_x0: bool = False) -> torch.Tensor:
     """Deterministic DDIM (eta = 0) from x_T = noise, conditioned on `condition`.
 
     Args:
@@ -54,6 +57,7 @@ def ddim_sample(denoiser: Denoiser, condition: torch.Tensor, noise: torch.Tensor
         condition, noise: [B, 3, h, w] (condition in [-1, 1]; noise ~ N(0, 1)).
         beta: the schedule, Tensor[T] float32 on the same device.
         steps: number of denoiser calls (the authors': 20).
+        clip_x0: clamp every predicted x0 to [-1, 1] (an extension; the authors' sampler does not).
 
     Returns:
         The final state x_{-1}, [B, 3, h, w] in the [-1, 1]-normalised space (not clamped; an untrained
@@ -67,5 +71,8 @@ def ddim_sample(denoiser: Denoiser, condition: torch.Tensor, noise: torch.Tensor
         a_next = alpha_bar(beta, torch.full((n,), t_next, device=x.device))
         eps = denoiser(torch.cat([condition, x], dim=1), t_batch)
         x0 = (x - eps * (1 - a_t).sqrt()) / a_t.sqrt()
+        if clip_x0:
+            x0 = x0.clamp(-1, 1)
+            eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()
         x = a_next.sqrt() * x0 + (1 - a_next).sqrt() * eps
     return x

@@ -29,11 +29,13 @@ from facebench.weights import describe, require_user_weights
 
 @dataclass(frozen=True)
 class LightenDiffusionSettings:
-    """seed: seed of the initial DDIM state x_T. steps: DDIM steps (authors: 20).
-    max_megapixels: largest frame accepted (after padding), a memory guard; does not change outputs."""
+    """seed: seed of the initial DDIM state x_T. steps: DDIM steps (authors: 20). clip_x0: clamp each
+    predicted x0 to [-1, 1] (not the authors' sampler). max_megapixels: largest frame accepted (after
+    padding), a memory guard; does not change outputs."""
 
     seed: int = 0
     steps: int = DEFAULT_STEPS
+    clip_x0: bool = False
     max_megapixels: float = 4.0
 
 
@@ -57,6 +59,8 @@ class LightenDiffusion(Enhancer):
             train-enhancer lightendiffusion stage2`); default `$FACEBENCH_HOME/lightendiffusion/stage2_weight.pth.tar`.
         seed: seed of the initial noise x_T (same noise for every image of a given padded size).
         steps: DDIM steps (the authors': 20).
+        clip_x0: clamp every predicted x0 to [-1, 1] during sampling (an extension beyond the authors'
+            sampler, which does not clip; see MODEL_CARD.md for when it helps).
         max_megapixels: refuse frames larger than this after padding (4.0; a 1080 x 720 frame pads to
             1088 x 768 = 0.84 MP).
     """
@@ -65,18 +69,21 @@ class LightenDiffusion(Enhancer):
     meta = BUILTIN_ENHANCERS["lightendiffusion"].meta
 
     def __init__(self, weights: Optional[str] = None, seed: int = 0, steps: int = DEFAULT_STEPS,
-                 max_megapixels: float = 4.0):
+                 clip_x0: bool = False, max_megapixels: float = 4.0):
         super().__init__()
         if not 1 <= int(steps) <= 1000:
             raise ValueError(f"lightendiffusion: steps must be in 1..1000, got {steps}")
-        self.config = LightenDiffusionSettings(int(seed), int(steps), float(max_megapixels))
+        if not isinstance(clip_x0, bool):
+            raise ValueError(f"lightendiffusion: clip_x0 must be true or false, got {clip_x0!r}")
+        self.config = LightenDiffusionSettings(int(seed), int(steps), clip_x0, float(max_megapixels))
         path = require_user_weights(self.name, AUTHORS_FILE, ORIGIN, explicit=weights)
         self.net, source, self.training_metadata = read_net(path)
         self.weights = describe(path, source=source)
 
     def settings(self) -> Dict[str, Any]:
-        """seed, steps and the network sizes (max_megapixels does not change outputs, so it is left out)."""
-        return {"seed": self.config.seed, "steps": self.config.steps,
+        """seed, steps, clip_x0 and the network sizes (max_megapixels does not change outputs, so it is left
+        out)."""
+        return {"seed": self.config.seed, "steps": self.config.steps, "clip_x0": self.config.clip_x0,
                 "architecture": dataclasses.asdict(self.net.architecture)}
 
     def initial_noise(self, height: int, width: int) -> torch.Tensor:
@@ -98,5 +105,5 @@ class LightenDiffusion(Enhancer):
         x = pad_to_multiple(images.to(self.device, torch.float32).clamp(0, 1), self.net.architecture.image_multiple)
         self._check_size(*x.shape[-2:])
         noise = self.initial_noise(*x.shape[-2:])
-        out = [self.net.enhance(image[None], noise, self.config.steps)[..., :h, :w] for image in x]
+        out = [self.net.enhance(image[None], noise, self.config.steps, self.config.clip_x0)[..., :h, :w] for image in x]
         return torch.cat(out).clamp(0, 1)

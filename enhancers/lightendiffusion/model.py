@@ -46,14 +46,16 @@ class LightenDiffusionNet(nn.Module):
         """Decoder on `feature` [B, 3, H/8, W/8] with the encoder skips of x3 [B, 3, H, W] -> [B, 3, H, W]."""
         return self.decom.decode(feature, self.decom.encode(x3)[1])
 
-    def sample(self, condition: torch.Tensor, noise: torch.Tensor, steps: int = DEFAULT_STEPS) -> torch.Tensor:
+    def sample(self, condition: torch.Tensor, noise: torch.Tensor, steps: int = DEFAULT_STEPS,
+               clip_x0: bool = False) -> torch.Tensor:
         """DDIM from x_T = noise given condition (both [B, 3, h, w]) -> final state [B, 3, h, w] in the
-        [-1, 1]-normalised latent space (not clamped)."""
-        return ddim_sample(self.Unet, condition, noise, self.betas, steps)
+        [-1, 1]-normalised latent space (not clamped; `clip_x0`: see `diffusion.ddim_sample`)."""
+        return ddim_sample(self.Unet, condition, noise, self.betas, steps, clip_x0)
 
-    def enhance(self, x3: torch.Tensor, noise: torch.Tensor, steps: int = DEFAULT_STEPS) -> torch.Tensor:
+    def enhance(self, x3: torch.Tensor, noise: torch.Tensor, steps: int = DEFAULT_STEPS,
+                clip_x0: bool = False) -> torch.Tensor:
         """Whole inference: low-light x3 [B, 3, H, W] in [0, 1], x_T noise [B, 3, H/8, W/8] -> enhanced
         [B, 3, H, W] (no clamp; the caller clamps to [0, 1])."""
         feature, skips = self.decom.encode(x3)
-        z = self.sample(2 * feature - 1, noise, steps)
+        z = self.sample(2 * feature - 1, noise, steps, clip_x0)
         return self.decom.decode(torch.clamp((z + 1) / 2, 0, 1), skips)

@@ -16,14 +16,14 @@ import torch
 from tqdm import tqdm
 
 from facebench.checkpoint import CheckpointError
-from facebench.commands.options import parse_qfs, parse_weights
+from facebench.commands.options import parse_enhancer_options, parse_qfs, parse_weights
 from facebench.datasets.dataset import DatasetError
 from facebench.degrade import QualityFactor, jpeg_roundtrip, qf_label
 from facebench.image_quality import QualityMeter
 from facebench.atomic import write_text_atomic
 from facebench.pairs import ImagePair, find_pairs, read_pair
 from facebench.plugin_api import Enhancer
-from facebench.plugins import build_enhancer
+from facebench.plugins import build_enhancers, resolve_enhancer_args
 from facebench.registry import PluginError
 from facebench.training import resolve_device
 from facebench.weights import MissingWeightsError
@@ -93,17 +93,6 @@ def _csv_text(rows: List[Dict[str, object]]) -> str:
     return buffer.getvalue()
 
 
-def _weights_for(spec: str, specs: Sequence[str], weights: Dict[str, str]) -> Dict[str, str]:
-    """The --weights entries for one enhancer spec; a bare PATH only when there is a single enhancer."""
-    parts = set(spec.split("+"))
-    if "" in weights and len(specs) > 1:
-        raise click.BadParameter("with several --enhancer values give NAME=PATH", param_hint="--weights")
-    unknown = set(weights) - {""} - {p for s in specs for p in s.split("+")}
-    if unknown:
-        raise click.BadParameter(f"no --enhancer uses {sorted(unknown)}", param_hint="--weights")
-    return {k: v for k, v in weights.items() if k == "" or k in parts}
-
-
 @click.command("quality")
 @click.option("--enhancer", "enhancer_specs", multiple=True, required=True,
               help="Enhancer name, chain 'a+b', or module:Class (repeatable).")
@@ -113,15 +102,16 @@ def _weights_for(spec: str, specs: Sequence[str], weights: Dict[str, str]) -> Di
               help="Folder with low/ and high/ images of the same names (e.g. SICE part 1).")
 @click.option("--weights", "weights_values", multiple=True,
               help="Weights file PATH (single enhancer) or NAME=PATH (repeatable).")
+@click.option("--enhancer-opt", "enhancer_opt", multiple=True,
+              help="Enhancer setting [NAME.]KEY=VALUE (JSON value), repeatable, e.g. sci.variant=easy.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N pairs.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the table as CSV to this file.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
-def quality_cmd(enhancer_specs, qf_values, pairs_dir, weights_values, device, limit: Optional[int], out,
-                progress: bool):
+def quality_cmd(enhancer_specs, qf_values, pairs_dir, weights_values, enhancer_opt, device, limit: Optional[int],
+                out, progress: bool):
     """PSNR / SSIM / PSNR-B of enhancers on paired images after JPEG compression at each QF."""
     qfs = parse_qfs(qf_values)
-    weights = parse_weights(weights_values)
     try:
         torch_device = resolve_device(device)
     except (ValueError, RuntimeError) as exc:
@@ -129,8 +119,9 @@ def quality_cmd(enhancer_specs, qf_values, pairs_dir, weights_values, device, li
     specs = list(dict.fromkeys(enhancer_specs))
     try:
         pairs = find_pairs(pairs_dir)[:limit]
-        enhancers = [build_enhancer(spec, _weights_for(spec, specs, weights), device=str(torch_device))
-                     for spec in specs]
+        weights, options = resolve_enhancer_args(specs, parse_weights(weights_values),
+                                                 parse_enhancer_options(enhancer_opt))
+        enhancers = list(build_enhancers(specs, weights, str(torch_device), options).values())
         if len({e.name for e in enhancers}) != len(enhancers):
             raise click.UsageError("two --enhancer values produce the same enhancer name; give each once")
         results = measure(enhancers, qfs, pairs, torch_device, progress)

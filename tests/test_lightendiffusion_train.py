@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from facebench.cli import main
 from facebench.datasets.images import read_image
-from facebench.enhancers.lightendiffusion import LightenDiffusion, train as ld_train
+from facebench.enhancers.lightendiffusion import LightenDiffusion, losses as ld_losses, train as ld_train
 from facebench.enhancers.lightendiffusion.architecture import FULL, SMALL
 from facebench.enhancers.lightendiffusion.ctdn import CTDN
 from facebench.enhancers.lightendiffusion.data import exposure_variant, load_crops, stream_indices
@@ -104,6 +104,41 @@ def test_stage2_gradients_reach_only_the_denoiser():
     sum(losses.values()).backward()
     assert all(p.grad is None for p in net.decom.parameters())
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.Unet.parameters())
+
+
+def test_scc_every_computes_the_consistency_term_on_every_nth_step_weighted_n_times(photos, stage1_weights,
+                                                                                     tmp_path, monkeypatch):
+    calls = []
+    sample = ld_losses.ddim_sample
+    monkeypatch.setattr(ld_losses, "ddim_sample", lambda *args: calls.append(1) or sample(*args))
+    train_stage2(_stage2(photos, tmp_path / "s2", stage1_weights, steps=6, scc_every=3))
+    assert len(calls) == 2  # steps 3 and 6 of 6
+    rows = list(csv.DictReader(open(tmp_path / "s2" / "log.csv")))
+    scc = [float(r["scc"]) for r in rows]
+    assert [s > 0 for s in scc] == [False, False, True, False, False, True]
+    assert 0.001 < scc[2] < 0.003  # 3 x 0.001 x an L1 below 1
+    torch.manual_seed(0)
+    net = LightenDiffusionNet(SMALL)
+    low, high = torch.rand(2, 3, 64, 64) * 0.2, torch.rand(2, 3, 64, 64)
+    full = stage2_losses(net, low, high, torch.Generator().manual_seed(0), 2, scc_weight=0.003)
+    skipped = stage2_losses(net, low, high, torch.Generator().manual_seed(0), 2, scc_weight=0.0)
+    assert torch.equal(full["noise"], skipped["noise"])
+    assert skipped["scc"].item() == 0 < full["scc"].detach().item()
+
+
+def test_resume_may_change_scc_every_and_treats_options_newer_than_the_checkpoint_as_defaults(
+        photos, stage1_weights, tmp_path):
+    out = tmp_path / "s2"
+    train_stage2(_stage2(photos, out, stage1_weights, steps=1))
+    last = out / "last.pt"
+    state = torch.load(last, weights_only=True)
+    del state["metadata"]["config"]["scc_every"]  # a checkpoint written before the option existed
+    torch.save(state, last)
+    train_stage2(_stage2(photos, out, stage1_weights, steps=2, scc_every=2), resume=True)
+    with pytest.raises(ValueError, match="different scc_weight"):
+        train_stage2(_stage2(photos, out, stage1_weights, steps=3, scc_weight=0.01), resume=True)
+    with pytest.raises(ValueError, match="--scc-every must be >= 1"):
+        train_stage2(_stage2(photos, tmp_path / "s3", stage1_weights, scc_every=0))
 
 
 def test_only_recon_trains_the_stage1_encoder():

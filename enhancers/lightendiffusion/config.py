@@ -59,6 +59,7 @@ class Stage2Config:
     lr: float = 1e-4
     sampling_steps: int = DEFAULT_STEPS
     scc_weight: float = 0.001
+    scc_every: int = 1
     seed: int = 0
     save_every: int = 250
     log_every: int = 10

@@ -78,7 +78,8 @@ def antithetic_timesteps(n: int, timesteps: int, generator: torch.Generator) -> 
 def stage2_losses(net: LightenDiffusionNet, low: torch.Tensor, high: torch.Tensor, generator: torch.Generator,
                   sampling_steps: int = 20, scc_weight: float = 0.001) -> Dict[str, torch.Tensor]:
     """Noise MSE and weighted self-constrained consistency for unpaired low / high [B, 3, H, W] in [0, 1]
-    (H, W multiples of net.architecture.image_multiple). Gradients reach only the denoiser."""
+    (H, W multiples of net.architecture.image_multiple). Gradients reach only the denoiser. With
+    scc_weight 0 the 20-step sample (most of a step's cost) is skipped and "scc" is 0."""
     with torch.no_grad():
         parts = net.decom.decompose(low, high)
     condition = 2 * parts["low_fea"] - 1
@@ -88,6 +89,9 @@ def stage2_losses(net: LightenDiffusionNet, low: torch.Tensor, high: torch.Tenso
     noise = torch.randn(x0.shape, generator=generator).to(x0.device)
     predicted = net.Unet(torch.cat([condition, add_noise(x0, noise, t, beta)], dim=1), t.float())
     start = torch.randn(condition.shape, generator=generator).to(x0.device)
-    restored = torch.clamp((ddim_sample(net.Unet, condition, start, beta, sampling_steps) + 1) / 2, 0, 1)
-    target = parts["low_R"] * parts["low_L"] ** SCC_GAMMA
-    return {"noise": F.mse_loss(predicted, noise), "scc": scc_weight * F.l1_loss(restored, target)}
+    losses = {"noise": F.mse_loss(predicted, noise), "scc": predicted.new_zeros(())}
+    if scc_weight:
+        restored = torch.clamp((ddim_sample(net.Unet, condition, start, beta, sampling_steps) + 1) / 2, 0, 1)
+        target = parts["low_R"] * parts["low_L"] ** SCC_GAMMA
+        losses["scc"] = scc_weight * F.l1_loss(restored, target)
+    return losses

@@ -21,7 +21,7 @@ a run resumes with the same N.
 from __future__ import annotations
 
 import csv
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
@@ -50,11 +50,18 @@ def _check(config: "Stage1Config | Stage2Config", multiple: int) -> None:
         raise ValueError(f"--size {config.size}: must be a multiple of {multiple} for this stage and network")
     if config.batch_size < 1 or config.steps < 0:
         raise ValueError("--batch-size must be >= 1 and --steps >= 0")
+    if getattr(config, "scc_every", 1) < 1:
+        raise ValueError(f"--scc-every must be >= 1, got {config.scc_every}")
 
 
 def _check_resumable(metadata: Dict[str, Any], config: Any, world_size: int, path: Path) -> None:
+    """Refuse a resume whose options change the model or its data; the length and placement of the run and
+    how often the consistency term is computed (`steps`, `out`, `device`, `scc_every`) may change. Options
+    newer than the checkpoint count as their defaults."""
     saved, current = metadata["config"], asdict(config)
-    differ = [k for k in current if k not in ("steps", "out", "device") and saved.get(k) != current[k]]
+    defaults = {f.name: f.default for f in fields(config)}
+    differ = [k for k in current if k not in ("steps", "out", "device", "scc_every")
+              and saved.get(k, defaults.get(k)) != current[k]]
     if differ:
         raise ValueError(f"--resume: {path} was trained with different {', '.join(differ)} "
                          f"({', '.join(f'{k}={saved.get(k)!r}' for k in differ)})")
@@ -176,8 +183,9 @@ def train_stage2(config: Stage2Config, resume: bool = False) -> Path:
 
         def compute(step: int) -> Dict[str, torch.Tensor]:
             low, high, generator = _batch(config, dark, normal, step, ctx)
+            scc_step = (step + 1) % config.scc_every == 0  # every scc_every-th step, weighted scc_every x
             return stage2_losses(net, low.to(device), high.to(device), generator, config.sampling_steps,
-                                 config.scc_weight)
+                                 config.scc_weight * config.scc_every if scc_step else 0.0)
 
         def export(step: int) -> Dict[str, Any]:
             metadata = {**_metadata(config, 2, step, dark, normal, ctx.world_size),

@@ -73,14 +73,17 @@ BUILTIN_ENHANCERS = {
                                   train="facebench train-enhancer nerco")}),
         options={"variant": "cpu"})),
     "lightendiffusion": Builtin("facebench.enhancers.lightendiffusion:LightenDiffusion", PluginMeta(
-        description="LightenDiffusion: unsupervised latent-Retinex diffusion, DDIM 20 steps with seeded noise",
+        description="LightenDiffusion: unsupervised latent-Retinex diffusion, seeded 20-step DDIM (weights: see card)",
         paper="Jiang et al., LightenDiffusion: Unsupervised Low-Light Image Enhancement with Latent-Retinex "
               "Diffusion Models, ECCV 2024",
-        weights=UserFile("lightendiffusion/stage2_weight.pth.tar",
-                         "https://github.com/JianghaiSCU/LightenDiffusion (ckpt/stage2/stage2_weight.pth.tar, "
-                         "Google Drive / Baidu links in its README), or train your own with "
-                         "`facebench train-enhancer lightendiffusion`"),
-        options={"seed": 0, "steps": 20, "clip_x0": False, "max_megapixels": 4.0})),
+        weights=Variants({
+            "cpu": PackagedFile(_TRAINED_HERE, "weights/lightendiffusion_cpu.pt", missing="missing from the package; "
+                                "reinstall facebench, pass --weights PATH or train-enhancer lightendiffusion"),
+            "authors": UserFile("lightendiffusion/stage2_weight.pth.tar",
+                                "https://github.com/JianghaiSCU/LightenDiffusion (ckpt/stage2/stage2_weight.pth.tar, "
+                                "Google Drive / Baidu links in its README), or train your own with "
+                                "`facebench train-enhancer lightendiffusion`")}),
+        options={"variant": "cpu", "seed": 0, "steps": 20, "clip_x0": None, "max_megapixels": 4.0})),
     "mrvae": Builtin("facebench.enhancers.mrvae:MRVAE", PluginMeta(
         description="MR-VAE: U-Net VAE global reconstruction + residual detail reconstruction (weights: see card)",
         paper="Jiang, Wu, Zhang, Low-illumination image enhancement based on MR-VAE, Chinese J. Computers 2020",

@@ -12,9 +12,10 @@ from facebench.checkpoint import save_checkpoint
 from facebench.enhancers.lightendiffusion import LightenDiffusion, conformance_model
 from facebench.enhancers.lightendiffusion.architecture import FULL, SMALL
 from facebench.enhancers.lightendiffusion.diffusion import alpha_bar, betas, ddim_sample, ddim_schedule
+from facebench.enhancers.lightendiffusion import enhancer as enhancer_module
 from facebench.enhancers.lightendiffusion.enhancer import pad_to_multiple
 from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet
-from facebench.enhancers.lightendiffusion.weights import AUTHORS_FILE, AUTHORS_SOURCE, FACEBENCH_SOURCE
+from facebench.enhancers.lightendiffusion.weights import AUTHORS_FILE, AUTHORS_SOURCE, FACEBENCH_SOURCE, SHIPPED_WEIGHTS
 from facebench.plugins import ENHANCERS
 from facebench.weights import MissingWeightsError
 
@@ -78,14 +79,15 @@ def authors_file(tmp_path_factory):
 
 def test_authors_file_loads_strictly_and_reproduces_the_reference(authors_file, shared, monkeypatch):
     monkeypatch.setenv("FACEBENCH_HOME", str(authors_file.parent.parent))  # found as $FACEBENCH_HOME/<file>
-    enhancer = LightenDiffusion()
+    enhancer = LightenDiffusion(variant="authors")
     assert enhancer.weights.source == AUTHORS_SOURCE and enhancer.weights.path == str(authors_file.resolve())
     assert enhancer.net.architecture == FULL
+    assert enhancer.config.clip_x0 is False  # the authors' sampler for the authors' weights
     ref = torch.load(shared / "specs" / "lightendiffusion" / "reference_128x192.pt", weights_only=True)
     with torch.no_grad():
         decoded = enhancer.net.decode(ref["input"], ref["decode_fea"])
     assert (decoded - ref["decode_out"]).abs().max() < 1e-4
-    assert "found" in LightenDiffusion.weights_status()
+    assert "authors: found" in LightenDiffusion.weights_status()
 
 
 def test_incomplete_authors_file_is_refused(authors_file, tmp_path):
@@ -100,12 +102,17 @@ def test_incomplete_authors_file_is_refused(authors_file, tmp_path):
 def test_missing_weights_give_one_clear_message(tmp_path, monkeypatch):
     monkeypatch.setenv("FACEBENCH_HOME", str(tmp_path))
     with pytest.raises(MissingWeightsError) as error:
-        LightenDiffusion()
+        LightenDiffusion(variant="authors")
     message = str(error.value)
     assert "\n" not in message and AUTHORS_FILE in message and str(tmp_path) in message
     assert "github.com/JianghaiSCU/LightenDiffusion" in message and "train-enhancer lightendiffusion" in message
     status = LightenDiffusion.weights_status()
-    assert status.startswith("missing: put lightendiffusion/stage2_weight.pth.tar") and "\n" not in status
+    assert "authors: missing: put lightendiffusion/stage2_weight.pth.tar" in status and "\n" not in status
+    monkeypatch.setattr(enhancer_module, "SHIPPED_WEIGHTS", tmp_path / "gone.pt")
+    with pytest.raises(MissingWeightsError, match=r"shipped CPU weights .*gone.pt are missing from the package"):
+        LightenDiffusion()
+    with pytest.raises(ValueError, match="variant must be one of cpu, authors, got 'gpu'"):
+        LightenDiffusion(variant="gpu")
     with pytest.raises(MissingWeightsError, match="nothere.pt does not exist"):
         LightenDiffusion(weights=str(tmp_path / "nothere.pt"))
 
@@ -185,13 +192,14 @@ def test_clip_x0_clamps_every_x0_and_leaves_an_in_range_trajectory_alone():
     assert torch.allclose(clipped, beyond.clamp(-1, 1), atol=1e-4)
 
 
-def test_clip_x0_is_an_option_in_the_identity(tmp_path):
+def test_clip_x0_is_an_option_in_the_identity_and_on_for_facebench_weights(tmp_path):
     weights = str(_small_weights(tmp_path / "w.pt"))
     plain, clipped = (LightenDiffusion(weights=weights, steps=4, clip_x0=c) for c in (False, True))
     assert plain.identity()["settings"]["clip_x0"] is False and clipped.identity()["settings"]["clip_x0"] is True
+    assert LightenDiffusion(weights=weights, steps=4).config.clip_x0 is True
     x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(2)) * 0.3
     assert not torch.equal(plain(x), clipped(x))  # an untrained denoiser leaves x0 far outside [-1, 1]
-    with pytest.raises(ValueError, match="clip_x0 must be true or false, got 'yes'"):
+    with pytest.raises(ValueError, match="clip_x0 must be true, false or null, got 'yes'"):
         LightenDiffusion(weights=weights, clip_x0="yes")
 
 
@@ -202,3 +210,12 @@ def test_padding_reflects_like_the_authors_and_replicates_tiny_images():
     assert torch.equal(padded, torch.nn.functional.pad(x, (0, 28, 0, 58), mode="reflect"))
     tiny = pad_to_multiple(torch.rand(1, 3, 1, 7), 64)
     assert tiny.shape == (1, 3, 64, 64) and torch.equal(tiny[:, :, 63, 63], tiny[:, :, 0, 6])
+
+
+def test_shipped_cpu_weights_are_the_default(monkeypatch, tmp_path):
+    monkeypatch.setenv("FACEBENCH_HOME", str(tmp_path))  # no user files: the default needs none
+    enhancer = LightenDiffusion()
+    assert enhancer.weights.path == str(SHIPPED_WEIGHTS.resolve()) and "shipped" in enhancer.weights.source
+    assert SHIPPED_WEIGHTS.stat().st_size < 20e6 and enhancer.net.architecture == SMALL
+    assert enhancer.training_metadata["step"] == 20000 and enhancer.config.clip_x0 is True
+    assert LightenDiffusion.weights_status().startswith("cpu: shipped")

@@ -21,7 +21,8 @@ NOT_SETTINGS = {"net"}  # pyramidbox's prebuilt network (tests, training), not a
 # Built-ins whose constructor hands **settings to a config dataclass, and that dataclass.
 SETTINGS_CONFIGS = {"s3fd": S3FDConfig, "pyramidbox": pyramidbox_inference.TestTimeConfig}
 # Options that select which user file is loaded, for built-ins whose default needs none (shipped weights).
-USER_FILE_OPTIONS = {"mrvae": {"variant": "authors"}, "nerco": {"variant": "authors"}}
+USER_FILE_OPTIONS = {"mrvae": {"variant": "authors"}, "nerco": {"variant": "authors"},
+                     "lightendiffusion": {"variant": "authors"}}
 
 
 def _user_files(source):

@@ -9,6 +9,11 @@ generator seeded with `seed` (a setting, so part of the identity and cache key),
 an image's output depends only on the image, the weights, `seed` and `steps`, not on its batch or device.
 Images run one at a time (peak memory of one frame; see `max_megapixels`).
 
+Weights (`variant`): `cpu` = the project's small CPU model (enhancers/weights/lightendiffusion_cpu.pt, see
+MODEL_CARD.md), `authors` = `$FACEBENCH_HOME/lightendiffusion/stage2_weight.pth.tar`; any stage-2 file with
+`--weights`. `clip_x0` defaults to off for the authors' file (their sampler, which the conformance check
+reproduces) and on for weights trained by facebench (chosen on development data, see MODEL_CARD.md).
+
 Tensors: images [B, 3, H, W] float32 RGB in [0, 1]; any H, W >= 1.
 """
 from __future__ import annotations
@@ -22,9 +27,12 @@ import torch.nn.functional as F
 
 from facebench.enhancers import BUILTIN_ENHANCERS
 from facebench.enhancers.lightendiffusion.architecture import DEFAULT_STEPS
-from facebench.enhancers.lightendiffusion.weights import AUTHORS_FILE, ORIGIN, read_net
+from facebench.enhancers.lightendiffusion.weights import (AUTHORS_FILE, AUTHORS_SOURCE, ORIGIN, SHIPPED_SOURCE,
+                                                           SHIPPED_WEIGHTS, read_net)
 from facebench.plugin_api import Enhancer
-from facebench.weights import describe, require_user_weights
+from facebench.weights import MissingWeightsError, describe, require_user_weights
+
+VARIANTS = ("cpu", "authors")
 
 
 @dataclass(frozen=True)
@@ -52,15 +60,18 @@ def pad_to_multiple(images: torch.Tensor, multiple: int) -> torch.Tensor:
 
 
 class LightenDiffusion(Enhancer):
-    """`lightendiffusion`: LightenDiffusion with the authors' stage-2 weights or weights trained here.
+    """`lightendiffusion`: LightenDiffusion with the weights trained here (default), the authors' stage-2
+    weights or any stage-2 file.
 
     Args:
         weights: a weights file (authors' `stage2_weight.pth.tar`, or the output of `facebench
-            train-enhancer lightendiffusion stage2`); default `$FACEBENCH_HOME/lightendiffusion/stage2_weight.pth.tar`.
+            train-enhancer lightendiffusion stage2`); default by `variant`.
+        variant: 'cpu' (shipped, trained by this project) or 'authors'
+            (`$FACEBENCH_HOME/lightendiffusion/stage2_weight.pth.tar`).
         seed: seed of the initial noise x_T (same noise for every image of a given padded size).
         steps: DDIM steps (the authors': 20).
         clip_x0: clamp every predicted x0 to [-1, 1] during sampling (an extension beyond the authors'
-            sampler, which does not clip; see MODEL_CARD.md for when it helps).
+            sampler, which does not clip); None: off for the authors' weights, on for facebench-trained ones.
         max_megapixels: refuse frames larger than this after padding (4.0; a 1080 x 720 frame pads to
             1088 x 768 = 0.84 MP).
     """
@@ -68,17 +79,31 @@ class LightenDiffusion(Enhancer):
     name = "lightendiffusion"
     meta = BUILTIN_ENHANCERS["lightendiffusion"].meta
 
-    def __init__(self, weights: Optional[str] = None, seed: int = 0, steps: int = DEFAULT_STEPS,
-                 clip_x0: bool = False, max_megapixels: float = 4.0):
+    def __init__(self, weights: Optional[str] = None, variant: str = "cpu", seed: int = 0,
+                 steps: int = DEFAULT_STEPS, clip_x0: Optional[bool] = None, max_megapixels: float = 4.0):
         super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"lightendiffusion: variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
         if not 1 <= int(steps) <= 1000:
             raise ValueError(f"lightendiffusion: steps must be in 1..1000, got {steps}")
-        if not isinstance(clip_x0, bool):
-            raise ValueError(f"lightendiffusion: clip_x0 must be true or false, got {clip_x0!r}")
-        self.config = LightenDiffusionSettings(int(seed), int(steps), clip_x0, float(max_megapixels))
-        path = require_user_weights(self.name, AUTHORS_FILE, ORIGIN, explicit=weights)
+        if clip_x0 is not None and not isinstance(clip_x0, bool):
+            raise ValueError(f"lightendiffusion: clip_x0 must be true, false or null, got {clip_x0!r}")
+        path, shipped = self._weights_path(weights, variant)
         self.net, source, self.training_metadata = read_net(path)
-        self.weights = describe(path, source=source)
+        if clip_x0 is None:
+            clip_x0 = source != AUTHORS_SOURCE
+        self.config = LightenDiffusionSettings(int(seed), int(steps), clip_x0, float(max_megapixels))
+        self.weights = describe(path, source=SHIPPED_SOURCE if shipped else source)
+
+    def _weights_path(self, explicit: Optional[str], variant: str):
+        """(path, is the shipped file): `explicit`, else the variant's default; one-line error if missing."""
+        if explicit or variant == "authors":
+            return require_user_weights(self.name, AUTHORS_FILE, ORIGIN, explicit=explicit), False
+        if not SHIPPED_WEIGHTS.is_file():
+            raise MissingWeightsError(f"lightendiffusion: the shipped CPU weights {SHIPPED_WEIGHTS} are missing from "
+                                      f"the package: reinstall facebench, train them with `facebench train-enhancer "
+                                      f"lightendiffusion`, or use variant 'authors' / --weights PATH with {ORIGIN}")
+        return SHIPPED_WEIGHTS, True
 
     def settings(self) -> Dict[str, Any]:
         """seed, steps, clip_x0 and the network sizes (max_megapixels does not change outputs, so it is left

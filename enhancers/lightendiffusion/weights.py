@@ -27,8 +27,10 @@ from facebench.enhancers.lightendiffusion.architecture import FULL, Architecture
 from facebench.enhancers.lightendiffusion.ctdn import CTDN
 from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet
 
-_WEIGHTS = BUILTIN_ENHANCERS["lightendiffusion"].meta.weights  # declared where lightendiffusion is registered
-AUTHORS_FILE, ORIGIN = _WEIGHTS.file, _WEIGHTS.origin  # the file inside $FACEBENCH_HOME, where users get it
+_WEIGHTS = BUILTIN_ENHANCERS["lightendiffusion"].meta.weights.sources  # declared where lightendiffusion is registered
+SHIPPED_WEIGHTS = _WEIGHTS["cpu"].path  # the project's CPU-trained model, in the package
+AUTHORS_FILE, ORIGIN = _WEIGHTS["authors"].file, _WEIGHTS["authors"].origin  # inside $FACEBENCH_HOME; where it comes from
+SHIPPED_SOURCE = "shipped with facebench (trained by this project)"
 AUTHORS_SOURCE = "https://github.com/JianghaiSCU/LightenDiffusion (authors' release)"
 FACEBENCH_SOURCE = "facebench checkpoint"
 _PREFIX = "module."

@@ -29,7 +29,7 @@ from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet
 
 _WEIGHTS = BUILTIN_ENHANCERS["lightendiffusion"].meta.weights.sources  # declared where lightendiffusion is registered
 SHIPPED_WEIGHTS = _WEIGHTS["cpu"].path  # the project's CPU-trained model, in the package
-AUTHORS_FILE, ORIGIN = _WEIGHTS["authors"].file, _WEIGHTS["authors"].origin  # inside $FACEBENCH_HOME; where it comes from
+AUTHORS_FILE, ORIGIN = _WEIGHTS["authors"].file, _WEIGHTS["authors"].origin  # in $FACEBENCH_HOME; where from
 SHIPPED_SOURCE = "shipped with facebench (trained by this project)"
 AUTHORS_SOURCE = "https://github.com/JianghaiSCU/LightenDiffusion (authors' release)"
 FACEBENCH_SOURCE = "facebench checkpoint"

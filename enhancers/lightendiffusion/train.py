@@ -60,11 +60,11 @@ def _check_resumable(metadata: Dict[str, Any], config: Any, world_size: int, pat
     newer than the checkpoint count as their defaults."""
     saved, current = metadata["config"], asdict(config)
     defaults = {f.name: f.default for f in fields(config)}
-    differ = [k for k in current if k not in ("steps", "out", "device", "scc_every")
-              and saved.get(k, defaults.get(k)) != current[k]]
+    saved = {k: saved.get(k, defaults.get(k)) for k in current}
+    differ = [k for k in current if k not in ("steps", "out", "device", "scc_every") and saved[k] != current[k]]
     if differ:
         raise ValueError(f"--resume: {path} was trained with different {', '.join(differ)} "
-                         f"({', '.join(f'{k}={saved.get(k)!r}' for k in differ)})")
+                         f"({', '.join(f'{k}={saved[k]!r}' for k in differ)})")
     check_same_world_size(metadata, world_size, path)
 
 

@@ -33,8 +33,8 @@ CASES = {
     "ruas": ("facebench.enhancers.ruas:RUAS", {"variant": "dark"}, SHARED / "data/weights/ruas/dark.pt"),
     "ruas-lol": ("facebench.enhancers.ruas:RUAS", {"variant": "lol"}, SHARED / "data/weights/ruas/lol.pt"),
     "deblock": ("facebench.enhancers.deblock:Deblock", {}, None),  # shipped weights: never missing
-    "mrvae": ("facebench.enhancers.mrvae:MRVAE", {}, None),  # shipped CPU config
-    # no weights ship for these two: pass --weights NAME=PATH (authors' files or `train-enhancer` output)
+    # shipped CPU configs; --weights NAME=PATH times another file (authors' or `train-enhancer` output)
+    "mrvae": ("facebench.enhancers.mrvae:MRVAE", {}, None),
     "nerco": ("facebench.enhancers.nerco:NeRCo", {}, None),
     "lightendiffusion": ("facebench.enhancers.lightendiffusion:LightenDiffusion", {}, None),
 }

@@ -8,6 +8,13 @@ from facebench.weights_sources import PackagedFile, UserFile, UserFolder, Varian
 
 _TRAINED_HERE = "facebench.enhancers"  # the package holding weights/ (weights this project trained)
 
+
+def _cpu_weights(name: str) -> PackagedFile:
+    """The `cpu` variant of a seed model: weights/<name>_cpu.pt, trained by this project and shipped."""
+    return PackagedFile(_TRAINED_HERE, f"weights/{name}_cpu.pt", missing="missing from the package; reinstall "
+                        f"facebench, pass --weights PATH or train-enhancer {name}")
+
+
 BUILTIN_ENHANCERS = {
     "none": Builtin("facebench.enhancers.classic:Identity", PluginMeta(description="no enhancement (baseline)")),
     "mlsm": Builtin("facebench.enhancers.mlsm:MLSMEnhancer", PluginMeta(
@@ -66,8 +73,7 @@ BUILTIN_ENHANCERS = {
         description="NeRCo: implicit neural representation + cooperative dual-loop GAN (weights: see card)",
         paper="Yang et al., Implicit Neural Representation for Cooperative Low-light Image Enhancement, ICCV 2023",
         weights=Variants({
-            "cpu": PackagedFile(_TRAINED_HERE, "weights/nerco_cpu.pt", missing="missing from the package; "
-                                "reinstall facebench, pass --weights PATH or train-enhancer nerco"),
+            "cpu": _cpu_weights("nerco"),
             "authors": UserFolder("nerco", ("latest_net_G_A.pth", "latest_net_Pre.pth", "latest_net_H.pth"),
                                   "https://github.com/Ysz2022/NeRCo (the LSRW- or LOL-trained model its README links)",
                                   train="facebench train-enhancer nerco")}),
@@ -77,8 +83,7 @@ BUILTIN_ENHANCERS = {
         paper="Jiang et al., LightenDiffusion: Unsupervised Low-Light Image Enhancement with Latent-Retinex "
               "Diffusion Models, ECCV 2024",
         weights=Variants({
-            "cpu": PackagedFile(_TRAINED_HERE, "weights/lightendiffusion_cpu.pt", missing="missing from the package; "
-                                "reinstall facebench, pass --weights PATH or train-enhancer lightendiffusion"),
+            "cpu": _cpu_weights("lightendiffusion"),
             "authors": UserFile("lightendiffusion/stage2_weight.pth.tar",
                                 "https://github.com/JianghaiSCU/LightenDiffusion (ckpt/stage2/stage2_weight.pth.tar, "
                                 "Google Drive / Baidu links in its README), or train your own with "
@@ -88,8 +93,7 @@ BUILTIN_ENHANCERS = {
         description="MR-VAE: U-Net VAE global reconstruction + residual detail reconstruction (weights: see card)",
         paper="Jiang, Wu, Zhang, Low-illumination image enhancement based on MR-VAE, Chinese J. Computers 2020",
         weights=Variants({
-            "cpu": PackagedFile(_TRAINED_HERE, "weights/mrvae_cpu.pt", missing="missing from the package; "
-                                "reinstall facebench, pass --weights PATH or train-enhancer mrvae"),
+            "cpu": _cpu_weights("mrvae"),
             "authors": UserFile("mrvae/authors.pt",
                                 "a TensorFlow checkpoint of the authors' code (https://github.com/csxuwu/MR-VAE; no "
                                 "trained weights published) converted with "

@@ -1,7 +1,6 @@
 """AFW photos darkened by the physical low-light model, written in the DARK FACE layout, one folder per level.
 
-Input: AFW's face list `afw_faces_xyxy.json`, a list of {"file": "images/<name>.jpg", "width": W, "height": H,
-"boxes_xyxy": [[x1, y1, x2, y2], ...]} (pixels of the stored image; "file" relative to the json's folder).
+Input: AFW's face list `afw_faces_xyxy.json` (`facebench.datasets.afw`).
 Per photo: downscaled (OpenCV INTER_AREA) so that its long side is at most `max_side` px (boxes scaled and
 clipped to the image), then for each level `m` darkened by `facebench.lowlight.darken_like_darkface` to a
 mean brightness of about m (fraction of full scale; DARK FACE frames are 0.021..0.054). The sensor noise is
@@ -12,7 +11,6 @@ the same and `facebench eval` reuses its cached detections.
 """
 from __future__ import annotations
 
-import json
 import shutil
 import zlib
 from dataclasses import dataclass
@@ -22,8 +20,8 @@ from typing import List, Sequence
 import cv2
 import numpy as np
 
-from facebench.datasets import DatasetError, read_image
-from facebench.datasets.dataset import natural_key
+from facebench.datasets import read_image
+from facebench.datasets.afw import AfwPhoto, downscale
 from facebench.lowlight import darken_like_darkface
 
 _README = """AFW photos (real faces) darkened by facebench.lowlight.darken_like_darkface to a mean brightness of about
@@ -31,21 +29,6 @@ _README = """AFW photos (real faces) darkened by facebench.lowlight.darken_like_
 Source: {source}; {count} photos, {faces} faces; long side at most {max_side} px; noise seed {seed}.
 Layout (DARK FACE): image/<id>.png, label/<id>.txt = first line N, then N lines "x1 y1 x2 y2" (pixels).
 """
-
-
-@dataclass(frozen=True)
-class AfwPhoto:
-    """One AFW photo.
-
-    Attributes:
-        image_id: file name without extension.
-        path: the image file.
-        boxes (ndarray[N, 4], float64): (x1, y1, x2, y2) in pixels of the stored image.
-    """
-
-    image_id: str
-    path: Path
-    boxes: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -63,55 +46,9 @@ class DarkLevel:
     folder: Path
 
 
-def read_afw(path: Path) -> List[AfwPhoto]:
-    """The photos of an `afw_faces_xyxy.json` in natural id order.
-
-    Raises:
-        DatasetError: invalid JSON, an entry without "file" / "boxes_xyxy", a bad box or a missing image file
-            (one line naming the json and the entry).
-    """
-    try:
-        entries = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}); expected AFW's afw_faces_xyxy.json"
-                           ) from None
-    if not isinstance(entries, list):
-        raise DatasetError(f"{path}: expected a list of {{'file', 'width', 'height', 'boxes_xyxy'}} entries")
-    photos = [_photo(Path(path), i, entry) for i, entry in enumerate(entries)]
-    return sorted(photos, key=lambda p: natural_key(p.image_id))
-
-
-def _photo(path: Path, index: int, entry: object) -> AfwPhoto:
-    where = f"{path}: entry {index}"
-    if not isinstance(entry, dict) or not isinstance(entry.get("file"), str) or "boxes_xyxy" not in entry:
-        raise DatasetError(f"{where}: expected {{'file': 'images/<name>.jpg', 'boxes_xyxy': [[x1, y1, x2, y2], ...]}}")
-    boxes = np.asarray(entry["boxes_xyxy"] or np.zeros((0, 4)), dtype=np.float64).reshape(-1, 4)
-    if not np.all(np.isfinite(boxes)) or np.any(boxes[:, 2:] <= boxes[:, :2]):
-        raise DatasetError(f"{where}: boxes {entry['boxes_xyxy']} are not all x1 < x2, y1 < y2 (pixels)")
-    image = path.parent / entry["file"]
-    if not image.is_file():
-        raise DatasetError(f"{where}: image {image} not found; expected 'file' relative to the json's folder")
-    return AfwPhoto(image.stem, image, boxes)
-
-
 def level_name(level: float) -> str:
     """Folder name of a level: 0.04 -> 'mean0.040'."""
     return f"mean{level:.3f}"
-
-
-def downscale(rgb: np.ndarray, boxes: np.ndarray, max_side: int):
-    """(uint8 RGB [h, w, 3], boxes float64 [N, 4] in its pixels): `rgb` shrunk so its long side is at most
-    `max_side` (unchanged if already), boxes scaled by the same factor and clipped to the new image."""
-    height, width = rgb.shape[:2]
-    scale = min(1.0, max_side / max(height, width))
-    if scale == 1.0:
-        return rgb, boxes
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    scaled = boxes * scale
-    scaled[:, 0::2] = np.clip(scaled[:, 0::2], 0, size[0])
-    scaled[:, 1::2] = np.clip(scaled[:, 1::2], 0, size[1])
-    return small, scaled
 
 
 def _label_text(boxes: np.ndarray) -> str:

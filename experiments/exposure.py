@@ -18,7 +18,8 @@ import click
 
 from facebench.atomic import write_json_atomic, write_text_atomic
 from facebench.datasets import DatasetError
-from facebench.experiments.darkened_afw import DarkLevel, level_name, read_afw, write_levels
+from facebench.datasets.afw import read_afw
+from facebench.experiments.darkened_afw import DarkLevel, level_name, write_levels
 from facebench.experiments.exposure_figure import exposure_figure
 from facebench.experiments.facebench_steps import command_line, run_facebench, start_log
 from facebench.experiments.results_markdown import Column, ap_table, difference_table, provenance, significance

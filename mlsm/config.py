@@ -127,6 +127,8 @@ class LossConfig:
         latent: weight of the mapping stage's latent L1 (Eq. 18).
         detection: weight of the opt-in detection-aware term in the mapping and refine stages (RetinaFace
             face probabilities on the output vs on the target; beyond the paper; 0 = off).
+        face_boxes: weight of the opt-in face-box term in the mapping and refine stages (RetinaFace's own
+            training loss on labelled face mosaics, `facebench.mlsm.face_box_loss`; beyond the paper; 0 = off).
         mean_path: weight of the VAE stages' reconstruction from the latent means (L1 + perceptual, on
             top of Eq. 12/13's reconstruction from samples; 0 = the paper's loss). See `mlsm.stages`.
         image_l1: weight of an image L1 |n~ - n|_1 in the mapping stage (not in Eq. 18: our addition,
@@ -147,6 +149,7 @@ class LossConfig:
     image_l1: float = 1.0
     mean_path: float = 1.0
     detection: float = 0.0
+    face_boxes: float = 0.0
     gradient: float = 0.0
 
     def __post_init__(self) -> None:

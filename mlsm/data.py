@@ -12,28 +12,35 @@ Sources (any may be empty):
         input's brightness varies up to 100x across the crop while the target stays evenly lit. A `mosaic`
         share is a grid of 1x1, 2x2 or 3x3 whole photos shrunk into the crop, so faces and objects are
         as small as in a DARK FACE frame (10-30 px), not the 34-64 px median AFW face of a one-photo crop.
+    face-box lists: AFW-style face lists (`facebench.datasets.afw`) for the opt-in face-box loss: a
+        `face_fraction` share of the paired items is a mosaic of these photos, darkened and compressed like
+        the synthetic pairs, with the faces' boxes (`facebench.mlsm.face_crops`).
 Every dark input is JPEG-compressed (OpenCV) at a QF drawn from `qfs` after cropping, as in the paper
 (compression after darkening). Pairs, pooled and sorted by folder then name, are split from the end:
 the last `test_count` are never loaded (reserved for reporting), the `val_count` before them are held
 out for validation and checkpoint selection, the rest train.
 
 Sampling is a pure function of (seed, step, rank), so a resumed run sees the same batches.
-Batches are Tensor[B, 3, crop, crop] float32 RGB in [0, 1].
+Batches are Tensor[B, 3, crop, crop] float32 RGB in [0, 1]; with a face share, paired batches also hold
+'labelled' (Tensor[B] bool, the items that are face mosaics) and 'boxes' (Tensor[K, 5] float32: item index,
+then x1, y1, x2, y2 in crop pixels).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 import torch
 
+from facebench.datasets.afw import downscale, read_afw
 from facebench.datasets.dataset import DatasetError
 from facebench.datasets.images import IMAGE_SUFFIXES, images_under, read_image
 from facebench.degrade import jpeg_roundtrip
 from facebench.lowlight import check_brightness_range, darken_like_darkface, sample_brightness
+from facebench.mlsm.face_crops import mosaic
 from facebench.night_lighting import add_lamps, draw_lamps, glow_map, light_scene
 from facebench.pairs import find_pairs, read_pair
 
@@ -56,6 +63,8 @@ class DataConfig:
             drawn log-uniformly; it must reach DARK FACE's frames (0.021..0.054; SICE lows are 0.045..0.14).
         street_lights: share of synthetic pairs lit as a night street (0 = none, the pairs of earlier runs).
         mosaic: share of synthetic pairs made as a mosaic of shrunken photos (0 = none, as earlier runs).
+        face_boxes: AFW-style face lists (json) whose photos make labelled face mosaics.
+        face_fraction: share of paired items that are labelled face mosaics (needs `face_boxes`; 0 = none).
     """
 
     paired: Tuple[str, ...] = ()
@@ -72,6 +81,8 @@ class DataConfig:
     brightness_range: Tuple[float, float] = (0.012, 0.2)
     street_lights: float = 0.0
     mosaic: float = 0.0
+    face_boxes: Tuple[str, ...] = ()
+    face_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         if self.val_count < 0 or self.test_count < 0:
@@ -83,6 +94,9 @@ class DataConfig:
             raise ValueError(f"street_lights must be a share in [0, 1], got {self.street_lights}")
         if not 0 <= self.mosaic <= 1:
             raise ValueError(f"mosaic must be a share in [0, 1], got {self.mosaic}")
+        if not 0 <= self.face_fraction <= 1 or bool(self.face_fraction) != bool(self.face_boxes):
+            raise ValueError(f"face_fraction must be a share in (0, 1] with face_boxes files and 0 without, got "
+                             f"{self.face_fraction} with {len(self.face_boxes)} face list(s)")
 
 
 def _fit(rgb: np.ndarray, max_side: int) -> np.ndarray:
@@ -127,6 +141,7 @@ class TrainingData:
     dark: List[np.ndarray] = field(default_factory=list)
     normal: List[np.ndarray] = field(default_factory=list)
     synthetic: List[np.ndarray] = field(default_factory=list)
+    faces: List[Tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
     @classmethod
     def load(cls, config: DataConfig) -> "TrainingData":
@@ -139,8 +154,11 @@ class TrainingData:
         def pool(folders):
             return [read_rgb(p, config.max_side) for folder in folders for p in list_images(folder)]
 
+        faces = [downscale(read_image(photo.path), photo.boxes, config.max_side or 1 << 30)
+                 for face_list in config.face_boxes for photo in read_afw(face_list)]
         return cls(config, pairs=[(lo, hi) for _, lo, hi in pairs[:cut]], val=pairs[cut:],
-                   dark=pool(config.dark), normal=pool(config.normal), synthetic=pool(config.synthetic))
+                   dark=pool(config.dark), normal=pool(config.normal), synthetic=pool(config.synthetic),
+                   faces=faces)
 
     def describe(self) -> Dict[str, object]:
         """Counts and settings for checkpoint metadata."""
@@ -152,7 +170,9 @@ class TrainingData:
                 "synthetic_sources": len(self.synthetic), "qfs": [min(c.qfs), max(c.qfs)] if c.qfs else [],
                 "crop": c.crop, "max_side": c.max_side, "scale_range": list(c.scale_range),
                 "synthetic_fraction": c.synthetic_fraction, "brightness_range": list(c.brightness_range),
-                "street_lights": c.street_lights, "mosaic": c.mosaic}
+                "street_lights": c.street_lights, "mosaic": c.mosaic, "face_boxes": list(c.face_boxes),
+                "face_fraction": c.face_fraction, "face_photos": len(self.faces),
+                "faces": int(sum(len(boxes) for _, boxes in self.faces))}
 
     def _crop(self, rng: np.random.Generator, *images: np.ndarray) -> List[np.ndarray]:
         """The same random rescale (`scale_range`), crop (offsets multiples of 8) and flip of all images."""
@@ -175,30 +195,9 @@ class TrainingData:
     def _compress(self, rng: np.random.Generator, rgb: np.ndarray) -> np.ndarray:
         return jpeg_roundtrip(rgb, int(rng.choice(self.config.qfs)))
 
-    def _mosaic(self, rng: np.random.Generator) -> np.ndarray:
-        """uint8 RGB [crop, crop, 3]: an n x n grid (n uniform in 1..3) of random synthetic-pool photos, each a
-        random square of side min(H, W), flipped at random and shrunk (INTER_AREA) into its cell."""
-        size = self.config.crop
-        n = int(rng.integers(1, 4))
-        edges = np.linspace(0, size, n + 1).round().astype(int)
-        canvas = np.empty((size, size, 3), np.uint8)
-        for row in range(n):
-            for col in range(n):
-                photo = self.synthetic[int(rng.integers(len(self.synthetic)))]
-                h, w = photo.shape[:2]
-                side = min(h, w)
-                top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-                square = photo[top:top + side, left:left + side]
-                if rng.integers(0, 2):
-                    square = square[:, ::-1]
-                cell = (edges[col + 1] - edges[col], edges[row + 1] - edges[row])
-                canvas[edges[row]:edges[row + 1], edges[col]:edges[col + 1]] = cv2.resize(
-                    np.ascontiguousarray(square), cell, interpolation=cv2.INTER_AREA)
-        return canvas
-
     def _synthetic_pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
         if self.config.mosaic and rng.random() < self.config.mosaic:
-            normal = self._mosaic(rng)
+            normal, _ = mosaic(rng, self.synthetic, self.config.crop)
         else:
             (normal,) = self._crop(rng, self.synthetic[int(rng.integers(len(self.synthetic)))])
         target = sample_brightness(rng, self.config.brightness_range)
@@ -217,12 +216,22 @@ class TrainingData:
         dark = add_lamps(darken_like_darkface(light_scene(normal, illumination), target, rng), lamps)
         return self._compress(rng, dark), add_lamps(normal, lamps)
 
-    def _pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+    def _face_pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(dark, normal, boxes float64 [K, 4]): a mosaic of labelled photos darkened like a synthetic pair."""
+        photos, boxes = zip(*self.faces)
+        normal, faces = mosaic(rng, photos, self.config.crop, boxes)
+        target = sample_brightness(rng, self.config.brightness_range)
+        return self._compress(rng, darken_like_darkface(normal, target, rng)), normal, faces
+
+    def _pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+        """(dark, normal, face boxes or None when the item is not labelled)."""
+        if self.faces and rng.random() < self.config.face_fraction:
+            return self._face_pair(rng)
         use_synthetic = self.synthetic and (not self.pairs or rng.random() < self.config.synthetic_fraction)
         if use_synthetic:
-            return self._synthetic_pair(rng)
+            return (*self._synthetic_pair(rng), None)
         low, high = self._crop(rng, *self.pairs[int(rng.integers(len(self.pairs)))])
-        return self._compress(rng, low), high
+        return self._compress(rng, low), high, None
 
     def _dark(self, rng: np.random.Generator) -> np.ndarray:
         pools = [p for p in (self.dark, [lo for lo, _ in self.pairs]) if p]
@@ -252,13 +261,22 @@ class TrainingData:
         if kind == "pair":
             if not self.pairs and not self.synthetic:
                 raise ValueError("no training pairs: give --paired or --synthetic folders")
-            lows, highs = zip(*(self._pair(rng) for _ in range(size)))
-            return {"dark": _to_tensor(lows), "normal": _to_tensor(highs)}
+            lows, highs, faces = zip(*(self._pair(rng) for _ in range(size)))
+            batch = {"dark": _to_tensor(lows), "normal": _to_tensor(highs)}
+            if self.config.face_fraction:
+                batch.update(labelled=torch.tensor([f is not None for f in faces]), boxes=_box_tensor(faces))
+            return batch
         if kind == "dark":
             return {"dark": _to_tensor([self._dark(rng) for _ in range(size)])}
         if kind == "normal":
             return {"normal": _to_tensor([self._normal(rng) for _ in range(size)])}
         raise ValueError(f"unknown batch kind {kind!r}")
+
+
+def _box_tensor(faces: Sequence[Optional[np.ndarray]]) -> torch.Tensor:
+    """Per item boxes [K_i, 4] or None -> Tensor[K, 5] float32 rows (item index, x1, y1, x2, y2)."""
+    rows = [np.zeros((0, 5))] + [np.column_stack([np.full(len(f), i), f]) for i, f in enumerate(faces) if f is not None]
+    return torch.from_numpy(np.concatenate(rows)).float()
 
 
 def _to_tensor(images: Sequence[np.ndarray]) -> torch.Tensor:

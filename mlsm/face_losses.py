@@ -20,7 +20,7 @@ import torch.nn.functional as F
 _BACKBONE_MAPS = 3  # FEATURES[:3]: MobileNet stages at strides 8, 16, 32
 
 
-def _frozen_retinaface() -> nn.Module:
+def frozen_retinaface() -> nn.Module:
     from facebench.detectors.retinaface_torch import load_retinaface_net
 
     return load_retinaface_net()
@@ -39,7 +39,7 @@ class RetinaFacePerceptual(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.net = _frozen_retinaface()
+        self.net = frozen_retinaface()
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         fx = self.net.features(x)[:_BACKBONE_MAPS]
@@ -53,7 +53,7 @@ class DetectionAwareLoss(nn.Module):
 
     def __init__(self, floor: float = 0.05):
         super().__init__()
-        self.net = _frozen_retinaface()
+        self.net = frozen_retinaface()
         self.floor = floor
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -11,8 +11,9 @@
     image-to-image instead (Table V): L1 + perceptual + LSGAN.
 'refine' (ours, only with `refine_width`; VAEs and mapping frozen): the image-space head
     (`facebench.mlsm.refine`) with L1 + perceptual + LSGAN on the final image.
-The opt-in detection-aware (`LossConfig.detection`) and image-gradient (`LossConfig.gradient`) terms join
-the losses of 'mapping' and 'refine'.
+The opt-in detection-aware (`LossConfig.detection`), face-box (`LossConfig.face_boxes`, on the batch's
+labelled face mosaics) and image-gradient (`LossConfig.gradient`) terms join the losses of 'mapping' and
+'refine'.
 """
 from __future__ import annotations
 
@@ -69,11 +70,12 @@ def build_stage(model: MLSM, name: str, trained: Dict[str, object], steps: int, 
 
 
 def compute_losses(model: MLSM, stage: Stage, batch: Dict[str, torch.Tensor], weights: LossConfig,
-                   perceptual: nn.Module, detection: Optional[nn.Module] = None
+                   perceptual: nn.Module, detection: Optional[nn.Module] = None,
+                   face_boxes: Optional[nn.Module] = None
                    ) -> Tuple[Dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
     """Named weighted loss terms (scalars, 'total' their sum) and the (output, target) images
     Tensor[B, 3, H, W] in [0, 1] that the discriminator then sees. `detection` (a `DetectionAwareLoss`)
-    adds the opt-in detection-aware term to the image-to-image stages."""
+    and `face_boxes` (a `FaceBoxLoss`) add the opt-in detector terms to the image-to-image stages."""
     w = weights
     if stage.name == "mapping" and not model.config.no_mapping:
         with torch.no_grad():
@@ -105,6 +107,8 @@ def compute_losses(model: MLSM, stage: Stage, batch: Dict[str, torch.Tensor], we
     terms["perceptual"] = w.perceptual * perceptual(output, target)
     if detection is not None and stage.kind == "pair":
         terms["detection"] = w.detection * detection(output, target)
+    if face_boxes is not None and stage.kind == "pair":
+        terms["face_boxes"] = w.face_boxes * face_boxes(output, batch["boxes"], batch["labelled"])
     if w.gradient and stage.kind == "pair":
         terms["gradient"] = w.gradient * gradient_l1(output, target)
     terms["gan"] = w.gan * lsgan_generator_loss(stage.disc(output))

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from facebench.mlsm.config import LossConfig, ModelConfig
 from facebench.mlsm.data import DataConfig, TrainingData
 from facebench.mlsm.export import load_export, save_export
+from facebench.mlsm.face_box_loss import FaceBoxLoss
 from facebench.mlsm.face_losses import DetectionAwareLoss, retinaface_record
 from facebench.mlsm.losses import build_perceptual, find_vgg_weights, lsgan_discriminator_loss
 from facebench.mlsm.model import MLSM
@@ -89,6 +90,10 @@ class MLSMTrainer:
         self.model = MLSM(model_cfg).to(self.device)
         self.perceptual = build_perceptual(loss_cfg.perceptual_kind, opts.vgg_weights).to(self.device)
         self.detection = DetectionAwareLoss().to(self.device) if loss_cfg.detection else None
+        if bool(loss_cfg.face_boxes) != bool(data.config.face_fraction):
+            raise ValueError("the face-box term needs labelled face mosaics and they need the term: pass "
+                             "--w-face-boxes W together with --face-boxes JSON --face-fraction F")
+        self.face_boxes = FaceBoxLoss().to(self.device) if loss_cfg.face_boxes else None
         self.metadata = load_export(self.out / EXPORT_NAME, self.model)
 
     def _perceptual_record(self) -> Dict[str, str]:
@@ -106,7 +111,8 @@ class MLSMTrainer:
 
     def compute_losses(self, stage: Stage, batch: Dict[str, torch.Tensor]):
         """Named weighted loss terms (scalars) and (output, target) images for the discriminator."""
-        return compute_losses(self.model, stage, batch, self.loss_cfg, self.perceptual, self.detection)
+        return compute_losses(self.model, stage, batch, self.loss_cfg, self.perceptual, self.detection,
+                              self.face_boxes)
 
     def step(self, stage: Stage, opt_g, opt_d, sched_g, sched_d, step: int) -> Dict[str, float]:
         """One generator step then one discriminator step (LSGAN); returns the loss values."""

@@ -65,6 +65,11 @@ def _qfs(text: str):
 @click.option("--mosaic", default=_DATA.mosaic, show_default=True,
               help="Share of synthetic pairs made as a 1x1-3x3 grid of whole photos shrunk into the crop "
                    "(faces as small as DARK FACE's).")
+@click.option("--face-boxes", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="AFW-style face list (afw_faces_xyxy.json) whose photos make labelled face mosaics for "
+                   "--w-face-boxes. Repeatable.")
+@click.option("--face-fraction", default=_DATA.face_fraction, show_default=True,
+              help="Share of paired items that are labelled face mosaics (with --face-boxes).")
 @click.option("--levels", type=click.IntRange(1, 4), default=_D.levels, show_default=True)
 @click.option("--width", default=_D.width, show_default=True)
 @click.option("--latent-channels", default=_D.latent_channels, show_default=True)
@@ -96,6 +101,9 @@ def _qfs(text: str):
 @click.option("--w-latent", default=_L.latent, show_default=True)
 @click.option("--w-detection", default=_L.detection, show_default=True,
               help="Opt-in detection-aware term (RetinaFace face probabilities, output vs target); beyond the paper.")
+@click.option("--w-face-boxes", default=_L.face_boxes, show_default=True,
+              help="Opt-in face-box term: RetinaFace's training loss on the labelled face mosaics (--face-boxes); "
+                   "beyond the paper.")
 @click.option("--w-gradient", default=_L.gradient, show_default=True,
               help="Opt-in image-gradient L1 (output vs target) in the mapping and refine stages: asks for the "
                    "target's local detail; beyond the paper (it lowered AP on real frames: MODEL_CARD.md, phase 8).")
@@ -120,10 +128,10 @@ def _qfs(text: str):
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")
 @click.option("--no-progress", is_flag=True)
 def train_mlsm(out_dir, stage, paired, dark, normal, synthetic, val_count, test_count, qfs, crop, max_side,
-               scale_range, synthetic_fraction, brightness_range, street_lights, mosaic, levels, width, latent_channels,
+               scale_range, synthetic_fraction, brightness_range, street_lights, mosaic, face_boxes, face_fraction, levels, width, latent_channels,
                stem_downsample, encoder_convs, decoder_convs, mapping_width, mapping_resblocks, map_levels, norm,
                refine_width, refine_context, no_mapping, dark_curve_eps, perceptual, vgg_weights, w_l1, w_perceptual,
-               w_gan, w_kl, w_latent, w_detection, w_gradient, w_mean_path, w_image_l1, steps, vae_steps, refine_steps,
+               w_gan, w_kl, w_latent, w_detection, w_face_boxes, w_gradient, w_mean_path, w_image_l1, steps, vae_steps, refine_steps,
                batch_size, lr, decay_start, checkpoint_every, val_every, val_qf, seed, device, threads, resume,
                no_progress):
     """Train MLSM (VAEs, then latent mapping, then the optional refinement head) on paired, unpaired and
@@ -139,12 +147,12 @@ def train_mlsm(out_dir, stage, paired, dark, normal, synthetic, val_count, test_
                                 no_mapping=no_mapping, dark_curve_eps=dark_curve_eps)
         loss_cfg = LossConfig(l1=w_l1, perceptual=w_perceptual, perceptual_kind=perceptual, gan=w_gan, kl=w_kl,
                               latent=w_latent, image_l1=w_image_l1, mean_path=w_mean_path,
-                              detection=w_detection, gradient=w_gradient)
+                              detection=w_detection, face_boxes=w_face_boxes, gradient=w_gradient)
         data_cfg = DataConfig(paired=tuple(paired), dark=tuple(dark), normal=tuple(normal), synthetic=tuple(synthetic),
                               val_count=val_count, test_count=test_count, qfs=_qfs(qfs), crop=crop, max_side=max_side,
                               scale_range=tuple(scale_range), synthetic_fraction=synthetic_fraction,
                               brightness_range=tuple(brightness_range), street_lights=street_lights,
-                              mosaic=mosaic)
+                              mosaic=mosaic, face_boxes=tuple(face_boxes), face_fraction=face_fraction)
         opts = TrainOptions(out_dir=out_dir, stage=stage, steps=steps, vae_steps=vae_steps,
                             refine_steps=refine_steps, batch_size=batch_size, lr=lr, decay_start=decay_start,
                             checkpoint_every=checkpoint_every, val_every=val_every, log_every=10, val_qf=val_qf,

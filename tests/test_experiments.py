@@ -19,7 +19,8 @@ from facebench.cli import main as facebench_main
 from facebench.datasets import DatasetError, load_dataset
 from facebench.evaluation import ap_entry, difference_entry
 from facebench.experiments import exposure, qf_curve, table7
-from facebench.experiments.darkened_afw import downscale, read_afw, write_levels
+from facebench.datasets.afw import downscale, read_afw
+from facebench.experiments.darkened_afw import write_levels
 from facebench.experiments.results_markdown import verdict
 
 _NUMBER = re.compile(r"[+-]?\d+\.\d{4}")

@@ -115,3 +115,18 @@ def test_face_options_must_come_together():
     with pytest.raises(ValueError, match="--w-face-boxes"):
         MLSMTrainer(ModelConfig(levels=2, width=8, latent_channels=4), LossConfig(perceptual_kind="ssim"),
                     _face_data(0.5), TrainOptions(out_dir="unused", device="cpu"))
+
+
+def test_the_face_box_term_joins_the_mapping_stage_and_reaches_its_weights(tmp_path):
+    model = ModelConfig(levels=2, width=8, latent_channels=4, mapping_width=8, mapping_resblocks=1)
+    data = _face_data(1.0)
+    trainer = MLSMTrainer(model, LossConfig(perceptual_kind="ssim", face_boxes=1.0), data,
+                          TrainOptions(out_dir=str(tmp_path), batch_size=2, progress=False, device="cpu"))
+    trainer.metadata["stages"] = {"vae-dark": {}, "vae-normal": {}}
+    stage = trainer._stage("mapping")
+    trainer._prepare(stage)
+    terms, _, _ = trainer.compute_losses(stage, data.batch("pair", 2, seed=0, step=0))
+    weights = list(trainer.model.mapping.parameters())
+    grads = torch.autograd.grad(terms["face_boxes"], weights, allow_unused=True)
+    assert float(terms["face_boxes"]) > 0
+    assert sum(float(g.abs().sum()) for g in grads if g is not None) > 0

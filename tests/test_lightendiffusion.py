@@ -16,7 +16,7 @@ from facebench.enhancers.lightendiffusion.architecture import FULL, SMALL
 from facebench.enhancers.lightendiffusion.diffusion import alpha_bar, betas, ddim_sample, ddim_schedule
 from facebench.enhancers.lightendiffusion import enhancer as enhancer_module
 from facebench.enhancers.lightendiffusion.enhancer import pad_to_multiple
-from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet
+from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet, sampling_size
 from facebench.enhancers.lightendiffusion.weights import AUTHORS_FILE, AUTHORS_SOURCE, FACEBENCH_SOURCE, SHIPPED_WEIGHTS
 from facebench.plugins import ENHANCERS
 from facebench.weights import MissingWeightsError
@@ -203,6 +203,27 @@ def test_clip_x0_is_an_option_in_the_identity_and_on_for_facebench_weights(tmp_p
     assert not torch.equal(plain(x), clipped(x))  # an untrained denoiser leaves x0 far outside [-1, 1]
     with pytest.raises(ValueError, match="clip_x0 must be true, false or null, got 'yes'"):
         LightenDiffusion(weights=weights, clip_x0="yes")
+
+
+def test_sampling_size_caps_the_long_side_in_multiples_of_eight():
+    assert sampling_size(96, 136, 32) == (24, 32)       # a 1080 x 720 frame pads to 768 x 1088
+    assert sampling_size(64, 64, 32) == (32, 32) and sampling_size(16, 16, 32) == (16, 16)
+    assert sampling_size(96, 136, 0) == (96, 136) and sampling_size(8, 200, 16) == (8, 16)
+
+
+def test_sample_side_runs_the_denoiser_on_the_smaller_latent_and_decodes_full_size(tmp_path):
+    weights = str(_small_weights(tmp_path / "w.pt"))
+    full, reduced = (LightenDiffusion(weights=weights, steps=3, sample_side=side) for side in (0, 16))
+    seen = []
+    reduced.net.Unet.register_forward_pre_hook(lambda module, args: seen.append(tuple(args[0].shape[-2:])))
+    x = torch.rand(1, 3, 250, 180, generator=torch.Generator().manual_seed(3)) * 0.3   # pads to 256 x 192
+    out = reduced(x)
+    assert out.shape == x.shape and set(seen) == {(16, 16)}   # latent 32 x 24 -> 16 x 12, rounded to 16 x 16
+    assert not torch.equal(out, full(x))
+    assert reduced.identity()["settings"]["sample_side"] == 16 and full.identity()["settings"]["sample_side"] == 0
+    for bad in (-8, 12, True, "32"):
+        with pytest.raises(ValueError, match="sample_side must be 0 or a positive multiple of 8"):
+            LightenDiffusion(weights=weights, sample_side=bad)
 
 
 def test_padding_reflects_like_the_authors_and_replicates_tiny_images():

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from facebench.enhancers import BUILTIN_ENHANCERS
 from facebench.enhancers.lightendiffusion.architecture import DEFAULT_STEPS
+from facebench.enhancers.lightendiffusion.model import sampling_size
 from facebench.enhancers.lightendiffusion.weights import (AUTHORS_FILE, AUTHORS_SOURCE, ORIGIN, SHIPPED_SOURCE,
                                                            SHIPPED_WEIGHTS, read_net)
 from facebench.plugin_api import Enhancer
@@ -38,12 +39,14 @@ VARIANTS = ("cpu", "authors")
 @dataclass(frozen=True)
 class LightenDiffusionSettings:
     """seed: seed of the initial DDIM state x_T. steps: DDIM steps (authors: 20). clip_x0: clamp each
-    predicted x0 to [-1, 1] (not the authors' sampler). max_megapixels: largest frame accepted (after
-    padding), a memory guard; does not change outputs."""
+    predicted x0 to [-1, 1] (not the authors' sampler). sample_side: cap on the long side of the latent DDIM
+    runs at, in latent pixels (0 = the full latent, the authors'). max_megapixels: largest frame accepted
+    (after padding), a memory guard; does not change outputs."""
 
     seed: int = 0
     steps: int = DEFAULT_STEPS
     clip_x0: bool = False
+    sample_side: int = 0
     max_megapixels: float = 4.0
 
 
@@ -72,6 +75,9 @@ class LightenDiffusion(Enhancer):
         steps: DDIM steps (the authors': 20).
         clip_x0: clamp every predicted x0 to [-1, 1] during sampling (an extension beyond the authors'
             sampler, which does not clip); None: off for the authors' weights, on for facebench-trained ones.
+        sample_side: run DDIM on the latent area-downscaled so its long side is at most this many latent
+            pixels (1/8 of the image's), then upscale the sample bilinearly before decoding; 0 = the full
+            latent (the authors' procedure). An extension: the shipped denoiser was trained on 16 x 16 latents.
         max_megapixels: refuse frames larger than this after padding (4.0; a 1080 x 720 frame pads to
             1088 x 768 = 0.84 MP).
     """
@@ -80,7 +86,8 @@ class LightenDiffusion(Enhancer):
     meta = BUILTIN_ENHANCERS["lightendiffusion"].meta
 
     def __init__(self, weights: Optional[str] = None, variant: str = "cpu", seed: int = 0,
-                 steps: int = DEFAULT_STEPS, clip_x0: Optional[bool] = None, max_megapixels: float = 4.0):
+                 steps: int = DEFAULT_STEPS, clip_x0: Optional[bool] = None, sample_side: int = 0,
+                 max_megapixels: float = 4.0):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"lightendiffusion: variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
@@ -88,11 +95,14 @@ class LightenDiffusion(Enhancer):
             raise ValueError(f"lightendiffusion: steps must be in 1..1000, got {steps}")
         if clip_x0 is not None and not isinstance(clip_x0, bool):
             raise ValueError(f"lightendiffusion: clip_x0 must be true, false or null, got {clip_x0!r}")
+        if isinstance(sample_side, bool) or not isinstance(sample_side, int) or sample_side < 0 or sample_side % 8:
+            raise ValueError(f"lightendiffusion: sample_side must be 0 or a positive multiple of 8 (latent pixels), "
+                             f"got {sample_side!r}")
         path, shipped = self._weights_path(weights, variant)
         self.net, source, self.training_metadata = read_net(path)
         if clip_x0 is None:
             clip_x0 = source != AUTHORS_SOURCE
-        self.config = LightenDiffusionSettings(int(seed), int(steps), clip_x0, float(max_megapixels))
+        self.config = LightenDiffusionSettings(int(seed), int(steps), clip_x0, sample_side, float(max_megapixels))
         self.weights = describe(path, source=SHIPPED_SOURCE if shipped else source)
 
     def _weights_path(self, explicit: Optional[str], variant: str):
@@ -109,12 +119,14 @@ class LightenDiffusion(Enhancer):
         """seed, steps, clip_x0 and the network sizes (max_megapixels does not change outputs, so it is left
         out)."""
         return {"seed": self.config.seed, "steps": self.config.steps, "clip_x0": self.config.clip_x0,
-                "architecture": dataclasses.asdict(self.net.architecture)}
+                "sample_side": self.config.sample_side, "architecture": dataclasses.asdict(self.net.architecture)}
 
     def initial_noise(self, height: int, width: int) -> torch.Tensor:
-        """x_T for a padded image of height x width: Tensor[1, 3, height/8, width/8] ~ N(0, 1), from `seed`."""
+        """x_T for a padded image of height x width: Tensor[1, 3, h, w] ~ N(0, 1), from `seed`; (h, w) is the
+        latent (height/8, width/8) capped at `sample_side` (`model.sampling_size`)."""
         generator = torch.Generator().manual_seed(self.config.seed)
-        return torch.randn((1, 3, height // 8, width // 8), generator=generator).to(self.device)
+        size = sampling_size(height // 8, width // 8, self.config.sample_side)
+        return torch.randn((1, 3, *size), generator=generator).to(self.device)
 
     def _check_size(self, height: int, width: int) -> None:
         megapixels = height * width / 1e6

@@ -154,7 +154,7 @@ class TrainingData:
         def pool(folders):
             return [read_rgb(p, config.max_side) for folder in folders for p in list_images(folder)]
 
-        faces = [downscale(read_image(photo.path), photo.boxes, config.max_side or 1 << 30)
+        faces = [downscale(read_image(photo.path), photo.boxes, config.max_side)
                  for face_list in config.face_boxes for photo in read_afw(face_list)]
         return cls(config, pairs=[(lo, hi) for _, lo, hi in pairs[:cut]], val=pairs[cut:],
                    dark=pool(config.dark), normal=pool(config.normal), synthetic=pool(config.synthetic),

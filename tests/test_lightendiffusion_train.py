@@ -95,6 +95,17 @@ def test_one_stage2_step_changes_only_the_denoiser(photos, stage1_weights, tmp_p
     assert out.shape == (1, 3, 20, 30) and enhancer.weights.source == "facebench checkpoint"
 
 
+def test_init_starts_the_denoiser_from_a_stage2_file_at_a_new_size(photos, stage1_weights, tmp_path):
+    first = torch.load(train_stage2(_stage2(photos, tmp_path / "a", stage1_weights)), weights_only=True)["model"]
+    tuned = train_stage2(_stage2(photos, tmp_path / "b", stage1_weights, init=str(tmp_path / "a" / "lightendiffusion.pt"),
+                                 size=128, lr=0.0))                      # lr 0: the step leaves the init as it was
+    second = torch.load(tuned, weights_only=True)["model"]
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    other = train_stage1(_stage1(photos, tmp_path / "s1b", seed=1))
+    with pytest.raises(ValueError, match="trained on other stage-1 weights"):
+        train_stage2(_stage2(photos, tmp_path / "c", other, init=str(tmp_path / "a" / "lightendiffusion.pt")))
+
+
 def test_stage2_gradients_reach_only_the_denoiser():
     torch.manual_seed(0)
     net = LightenDiffusionNet(SMALL)

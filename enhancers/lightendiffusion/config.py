@@ -46,7 +46,8 @@ class Stage1Config:
 
 @dataclass(frozen=True)
 class Stage2Config:
-    """Everything that defines a stage-2 run; `stage1` is the stage-1 weights file (required)."""
+    """Everything that defines a stage-2 run; `stage1` is the stage-1 weights file (required); `init` an
+    optional stage-2 file whose denoiser the run starts from (a fine-tune, e.g. at a new `size`)."""
 
     dark: Tuple[str, ...]
     normal: Tuple[str, ...]
@@ -60,6 +61,7 @@ class Stage2Config:
     sampling_steps: int = DEFAULT_STEPS
     scc_weight: float = 0.001
     scc_every: int = 1
+    init: str = ""
     seed: int = 0
     save_every: int = 250
     log_every: int = 10

@@ -2,7 +2,8 @@
 
 Stage 1 trains the CTDN (encoder/decoder + latent Retinex decomposition; losses.stage1_losses).
 Stage 2 loads the stage-1 CTDN (ours or the authors' `stage1_weight.pth.tar`), freezes it and trains the
-denoiser with the noise loss and the self-constrained consistency loss (losses.stage2_losses).
+denoiser with the noise loss and the self-constrained consistency loss (losses.stage2_losses), from
+PyTorch's initialisation or from the denoiser of an earlier stage-2 file (`init`).
 Adam (0.9, 0.999, eps 1e-8), constant learning rate, no EMA (the authors keep an EMA shadow but evaluate
 the raw weights, so it would not change the shipped model).
 
@@ -37,7 +38,7 @@ from facebench.enhancers.lightendiffusion.data import (exposure_variant, list_im
                                                        stream_indices)
 from facebench.enhancers.lightendiffusion.losses import stage1_losses, stage2_losses
 from facebench.enhancers.lightendiffusion.model import LightenDiffusionNet
-from facebench.enhancers.lightendiffusion.weights import read_ctdn
+from facebench.enhancers.lightendiffusion.weights import read_ctdn, read_net
 from facebench.training import (CSVLogger, DistributedContext, average_gradients, check_finite, check_same_world_size,
                                 load_training_state, save_training_state, seed_everything, torchrun_process)
 from facebench.weights import sha256_of
@@ -168,6 +169,19 @@ def train_stage1(config: Stage1Config, resume: bool = False) -> Path:
         return _loop(config, {"ctdn": ctdn}, compute, export, "stage1.pt", resume, device, ctx)
 
 
+def _init_denoiser(config: Stage2Config, architecture) -> nn.Module:
+    """The denoiser of the stage-2 file `config.init`; it must have been trained with this architecture on
+    the same stage-1 weights (its latents are theirs)."""
+    init, _, metadata = read_net(config.init)
+    if init.architecture != architecture:
+        raise ValueError(f"--init {config.init}: trained with architecture {init.architecture}, not {architecture} "
+                         f"(use the same --full setting)")
+    if metadata.get("stage1_sha256") not in (None, sha256_of(config.stage1)):
+        raise ValueError(f"--init {config.init}: its denoiser was trained on other stage-1 weights "
+                         f"(sha256 {metadata['stage1_sha256'][:12]}…), not {config.stage1}")
+    return init.Unet
+
+
 def train_stage2(config: Stage2Config, resume: bool = False) -> Path:
     """Train the denoiser on the frozen stage-1 CTDN; returns out/lightendiffusion.pt (whole network)."""
     a = architecture_of(config)
@@ -177,6 +191,8 @@ def train_stage2(config: Stage2Config, resume: bool = False) -> Path:
         seed_everything(config.seed)
         net = LightenDiffusionNet(a)
         net.decom = read_ctdn(config.stage1, a)
+        if config.init:
+            net.Unet.load_state_dict(_init_denoiser(config, a).state_dict())
         net.decom.requires_grad_(False)
         net.to(device).train()
         net.decom.eval()

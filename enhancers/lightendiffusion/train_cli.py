@@ -101,6 +101,9 @@ def stage1(full: bool, resume: bool, threads: int, dark, normal, **options) -> N
 @click.option("--scc-every", type=click.IntRange(min=1), default=Stage2Config.scc_every, show_default=True,
               help="Compute the consistency loss on every N-th step only, weighted N x (1: the authors'). Its "
                    "20-step sample is ~3/4 of a CPU step's time; may change on --resume. See the model card.")
+@click.option("--init", type=click.Path(exists=True, dir_okay=False, resolve_path=True), default="",
+              help="Start the denoiser from this stage-2 file (lightendiffusion.pt of a run on the same --stage1), "
+                   "e.g. to fine-tune at a larger --size; fresh optimiser and step 0.")
 def stage2(full: bool, resume: bool, threads: int, dark, normal, stage1_weights: str, **options) -> None:
     """Stage 2: train the denoiser on the frozen stage-1 CTDN. Writes OUT/lightendiffusion.pt, the file
     `--enhancer lightendiffusion --weights` loads."""

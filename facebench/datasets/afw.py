@@ -64,9 +64,10 @@ def _photo(path: Path, index: int, entry: object) -> AfwPhoto:
 
 def downscale(rgb: np.ndarray, boxes: np.ndarray, max_side: int):
     """(uint8 RGB [h, w, 3], boxes float64 [N, 4] in its pixels): `rgb` shrunk so its long side is at most
-    `max_side` (unchanged if already), boxes scaled by the same factor and clipped to the new image."""
+    `max_side` (unchanged if already, or if `max_side` is 0), boxes scaled by the same factor and clipped to
+    the new image."""
     height, width = rgb.shape[:2]
-    scale = min(1.0, max_side / max(height, width))
+    scale = min(1.0, max_side / max(height, width)) if max_side else 1.0
     if scale == 1.0:
         return rgb, boxes
     size = (max(1, round(width * scale)), max(1, round(height * scale)))

@@ -88,7 +88,8 @@ BUILTIN_ENHANCERS = {
                                 "https://github.com/JianghaiSCU/LightenDiffusion (ckpt/stage2/stage2_weight.pth.tar, "
                                 "Google Drive / Baidu links in its README), or train your own with "
                                 "`facebench train-enhancer lightendiffusion`")}),
-        options={"variant": "cpu", "seed": 0, "steps": 20, "clip_x0": None, "max_megapixels": 4.0})),
+        options={"variant": "cpu", "seed": 0, "steps": 20, "clip_x0": None, "sample_side": 0,
+                 "max_megapixels": 4.0})),
     "mrvae": Builtin("facebench.enhancers.mrvae:MRVAE", PluginMeta(
         description="MR-VAE: U-Net VAE global reconstruction + residual detail reconstruction (weights: see card)",
         paper="Jiang, Wu, Zhang, Low-illumination image enhancement based on MR-VAE, Chinese J. Computers 2020",

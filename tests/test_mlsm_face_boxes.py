@@ -85,15 +85,6 @@ def test_face_box_loss_trains_only_the_image_and_ignores_unlabelled_items():
     assert float(loss(pair, boxes, torch.tensor([False, False]))) == 0.0
 
 
-def test_match_takes_overlapping_anchors_and_each_face_best_anchor():
-    loss = FaceBoxLoss()
-    anchors = torch.tensor([[0.0, 0.0, 16.0, 16.0], [100.0, 100.0, 132.0, 132.0], [8.0, 0.0, 24.0, 16.0]])
-    truth = torch.tensor([[0.0, 0.0, 16.0, 16.0], [104.0, 104.0, 120.0, 120.0]])
-    face = loss.match(truth, anchors)
-    # anchor 0: IoU 1 with face 0; anchor 1: IoU 0.25 with face 1 but its best anchor; anchor 2: IoU 1/3
-    assert face.tolist() == [0, 1, -1]
-
-
 def _face_data(fraction: float) -> TrainingData:
     config = DataConfig(crop=64, max_side=0, qfs=(90,), test_count=0, val_count=0,
                         face_boxes=("faces.json",) if fraction else (), face_fraction=fraction)

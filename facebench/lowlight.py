@@ -96,3 +96,19 @@ def darken_like_darkface(bright: np.ndarray, target_mean: float, rng: np.random.
     """uint8 RGB [H, W, 3] -> the same scene as a DARK FACE-like night frame of mean brightness about
     `target_mean`: `night_camera` sensor noise, then the colour noise reduction."""
     return smooth_chroma(darken(bright, night_camera(bright, target_mean), rng))
+
+
+def keep_noise(bright: np.ndarray, dark: np.ndarray, target_mean: float, share: float) -> np.ndarray:
+    """`bright` (uint8 RGB [H, W, 3]) plus `share` of the noise of its night frame `dark` (the uncompressed
+    output of `darken_like_darkface(bright, target_mean, ...)`), brightened back by the night camera's
+    noise-free gain exposure**(1/gamma). Returns uint8 RGB [H, W, 3].
+
+    The noise is dark / gain - smooth_chroma(bright): sensor noise and 8-bit rounding, chroma-smoothed as in
+    `dark`. share 0 returns `bright`; share 1 is the dark frame at the photo's brightness, noise and all.
+    """
+    if not 0 <= share <= 1:
+        raise ValueError(f"noise share must be in [0, 1], got {share}")
+    model = night_camera(bright, target_mean)
+    gain = model.exposure ** (1.0 / model.gamma)
+    noise = dark.astype(np.float64) / gain - smooth_chroma(bright).astype(np.float64)
+    return np.clip(np.round(bright + share * noise), 0, 255).astype(np.uint8)

@@ -15,6 +15,9 @@ Sources (any may be empty):
     face-box lists: AFW-style face lists (`facebench.datasets.afw`) for the opt-in face-box loss: a
         `face_fraction` share of the paired items is a mosaic of these photos, darkened and compressed like
         the synthetic pairs, with the faces' boxes (`facebench.mlsm.face_crops`).
+    target noise: with `target_noise` > 0 the target of a synthetic or face pair keeps that share of its dark
+        input's sensor noise, brightened back (`facebench.lowlight.keep_noise`): a model trained on it
+        brightens and removes JPEG blocks but denoises only in part. Real pairs keep their targets.
 Every dark input is JPEG-compressed (OpenCV) at a QF drawn from `qfs` after cropping, as in the paper
 (compression after darkening). Pairs, pooled and sorted by folder then name, are split from the end:
 the last `test_count` are never loaded (reserved for reporting), the `val_count` before them are held
@@ -39,7 +42,7 @@ from facebench.datasets.afw import downscale, read_afw
 from facebench.datasets.dataset import DatasetError
 from facebench.datasets.images import IMAGE_SUFFIXES, images_under, read_image
 from facebench.degrade import jpeg_roundtrip
-from facebench.lowlight import check_brightness_range, darken_like_darkface, sample_brightness
+from facebench.lowlight import check_brightness_range, darken_like_darkface, keep_noise, sample_brightness
 from facebench.mlsm.face_crops import mosaic
 from facebench.night_lighting import add_lamps, draw_lamps, glow_map, light_scene
 from facebench.pairs import find_pairs, read_pair
@@ -65,6 +68,8 @@ class DataConfig:
         mosaic: share of synthetic pairs made as a mosaic of shrunken photos (0 = none, as earlier runs).
         face_boxes: AFW-style face lists (json) whose photos make labelled face mosaics.
         face_fraction: share of paired items that are labelled face mosaics (needs `face_boxes`; 0 = none).
+        target_noise: share of a synthetic dark input's noise kept in its target (0 = clean targets, as in
+            the paper and earlier runs; beyond the paper).
     """
 
     paired: Tuple[str, ...] = ()
@@ -83,6 +88,7 @@ class DataConfig:
     mosaic: float = 0.0
     face_boxes: Tuple[str, ...] = ()
     face_fraction: float = 0.0
+    target_noise: float = 0.0
 
     def __post_init__(self) -> None:
         if self.val_count < 0 or self.test_count < 0:
@@ -97,6 +103,8 @@ class DataConfig:
         if not 0 <= self.face_fraction <= 1 or bool(self.face_fraction) != bool(self.face_boxes):
             raise ValueError(f"face_fraction must be a share in (0, 1] with face_boxes files and 0 without, got "
                              f"{self.face_fraction} with {len(self.face_boxes)} face list(s)")
+        if not 0 <= self.target_noise <= 1:
+            raise ValueError(f"target_noise must be a share in [0, 1], got {self.target_noise}")
 
 
 def _fit(rgb: np.ndarray, max_side: int) -> np.ndarray:
@@ -172,7 +180,7 @@ class TrainingData:
                 "synthetic_fraction": c.synthetic_fraction, "brightness_range": list(c.brightness_range),
                 "street_lights": c.street_lights, "mosaic": c.mosaic, "face_boxes": list(c.face_boxes),
                 "face_fraction": c.face_fraction, "face_photos": len(self.faces),
-                "faces": int(sum(len(boxes) for _, boxes in self.faces))}
+                "faces": int(sum(len(boxes) for _, boxes in self.faces)), "target_noise": c.target_noise}
 
     def _crop(self, rng: np.random.Generator, *images: np.ndarray) -> List[np.ndarray]:
         """The same random rescale (`scale_range`), crop (offsets multiples of 8) and flip of all images."""
@@ -203,7 +211,16 @@ class TrainingData:
         target = sample_brightness(rng, self.config.brightness_range)
         if self.config.street_lights and rng.random() < self.config.street_lights:
             return self._street_pair(rng, normal, target)
-        return self._compress(rng, darken_like_darkface(normal, target, rng)), normal
+        return self._night_pair(rng, normal, target)
+
+    def _night_pair(self, rng: np.random.Generator, normal: np.ndarray, target: float
+                    ) -> Tuple[np.ndarray, np.ndarray]:
+        """(compressed night frame of `normal` at mean `target`, its target: `normal` with `target_noise` of
+        the frame's noise)."""
+        dark = darken_like_darkface(normal, target, rng)
+        if self.config.target_noise:
+            normal = keep_noise(normal, dark, target, self.config.target_noise)
+        return self._compress(rng, dark), normal
 
     def _street_pair(self, rng: np.random.Generator, normal: np.ndarray, target: float
                      ) -> Tuple[np.ndarray, np.ndarray]:
@@ -220,8 +237,7 @@ class TrainingData:
         """(dark, normal, boxes float64 [K, 4]): a mosaic of labelled photos darkened like a synthetic pair."""
         photos, boxes = zip(*self.faces)
         normal, faces = mosaic(rng, photos, self.config.crop, boxes)
-        target = sample_brightness(rng, self.config.brightness_range)
-        return self._compress(rng, darken_like_darkface(normal, target, rng)), normal, faces
+        return (*self._night_pair(rng, normal, sample_brightness(rng, self.config.brightness_range)), faces)
 
     def _pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
         """(dark, normal, face boxes or None when the item is not labelled)."""

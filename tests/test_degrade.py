@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from facebench.degrade import jpeg_bytes, jpeg_roundtrip, parse_qf, qf_label
-from facebench.lowlight import (LowLightModel, check_brightness_range, darken, darken_like_darkface, night_camera,
-                                sample_brightness, smooth_chroma)
+from facebench.lowlight import (LowLightModel, check_brightness_range, darken, darken_like_darkface, keep_noise,
+                                night_camera, sample_brightness, smooth_chroma)
 
 
 def _photo():
@@ -81,3 +81,19 @@ def test_brightness_is_drawn_log_uniformly_inside_its_range():
     assert abs(np.median(draws) - np.sqrt(0.012 * 0.2)) < 0.003  # log-uniform: median = geometric mean
     with pytest.raises(ValueError, match=r"brightness_range must be 0 < low <= high <= 1, got \(0.3, 0.1\)"):
         check_brightness_range((0.3, 0.1))
+
+
+def test_keep_noise_adds_the_night_frames_noise_brightened_back_in_proportion_to_the_share():
+    grey = np.full((128, 128, 3), 120, np.uint8)
+    dark = darken_like_darkface(grey, 0.03, np.random.default_rng(5))
+    model = night_camera(grey, 0.03)
+    gain = model.exposure ** (1 / model.gamma)                    # about 0.064: a 16x brightening
+    assert np.array_equal(keep_noise(grey, dark, 0.03, 0.0), grey)
+    full = keep_noise(grey, dark, 0.03, 1.0).astype(float)
+    half = keep_noise(grey, dark, 0.03, 0.5).astype(float)
+    assert abs(full.mean() - 120) < 5         # noise (and its bias through the gamma curve), not a brightening
+    assert full.std() == pytest.approx(dark.std() / gain, rel=0.05)
+    assert (half - 120).std() == pytest.approx(0.5 * (full - 120).std(), rel=0.05)
+    assert np.corrcoef((half - 120).ravel(), dark.astype(float).ravel())[0, 1] > 0.99
+    with pytest.raises(ValueError, match=r"noise share must be in \[0, 1\], got 1.5"):
+        keep_noise(grey, dark, 0.03, 1.5)

@@ -13,6 +13,8 @@ Training step: one generator + discriminator step of each stage, default config,
 (the shipped recipe).
 Architecture cost: one 1080x720 pass of the default config with l^0 at full, 1/2 and 1/4 resolution
 (`stem_downsample` 0, 1, 2; random weights: the cost does not depend on them).
+`--malloc facebench` (default) raises glibc's malloc thresholds in every worker as the `facebench` command
+does (`facebench.cpu_allocator`); `--malloc glibc` keeps glibc's defaults, for the side-by-side ratio.
 Prints markdown table rows.
 """
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import Dict, List
 
 import numpy as np
 import torch
+
+from facebench.cpu_allocator import raise_malloc_thresholds
 
 SIZES = [(360, 540), (720, 1080), (1440, 2160)]
 
@@ -97,8 +101,8 @@ def _stem_worker(stem: int, repeats: int) -> Dict:
     return {"seconds": statistics.median(times), "added_mb": _rss_mb() - loaded}
 
 
-def _run(args: List[str], threads: int) -> Dict:
-    cmd = [sys.executable, __file__, "--threads", str(threads), *args]
+def _run(args: List[str], threads: int, malloc: str) -> Dict:
+    cmd = [sys.executable, __file__, "--threads", str(threads), "--malloc", malloc, *args]
     result = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -108,12 +112,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--weights", default="", help="MLSM checkpoint (default: the shipped weights)")
+    parser.add_argument("--malloc", choices=["facebench", "glibc"], default="facebench",
+                        help="facebench: the `facebench` command's malloc thresholds; glibc: glibc's defaults")
     parser.add_argument("--worker", choices=["infer", "train", "stem"], help=argparse.SUPPRESS)
     parser.add_argument("--stem", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--size", default="720x1080", help=argparse.SUPPRESS)
     parser.add_argument("--tile", type=int, default=1152, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.worker and args.malloc == "facebench":
+        raise_malloc_thresholds()
     if args.worker == "infer":
         h, w = map(int, args.size.split("x"))
         print(json.dumps(_infer_worker(h, w, args.tile, args.weights, args.repeats)))
@@ -125,21 +133,21 @@ def main() -> None:
         print(json.dumps(_stem_worker(args.stem, args.repeats)))
         return
     common = ["--repeats", str(args.repeats)] + (["--weights", args.weights] if args.weights else [])
-    print(f"CPU threads: {args.threads}")
+    print(f"CPU threads: {args.threads}, malloc: {args.malloc}")
     print("| image (W x H) | pixels | tiling | time (s) | peak RSS (MB) | added by inference (MB) |")
     print("|---|---|---|---|---|---|")
     cases = [(h, w, 1152) for h, w in SIZES] + [(720, 1080, 512)]
     for h, w, tile in cases:
-        r = _run(["--worker", "infer", "--size", f"{h}x{w}", "--tile", str(tile), *common], args.threads)
+        r = _run(["--worker", "infer", "--size", f"{h}x{w}", "--tile", str(tile), *common], args.threads, args.malloc)
         mode = f"{tile} px tiles" if max(h, w) > tile else "one pass"
         print(f"| {w} x {h} | {h * w / 1e6:.2f} M | {mode} | {r['seconds']:.2f} | {r['peak_mb']:.0f} | {r['added_mb']:.0f} |")
-    r = _run(["--worker", "train"], args.threads)
+    r = _run(["--worker", "train"], args.threads, args.malloc)
     print(f"training step (batch 4, 256x256, default config): vae stage {r['vae-dark']:.3f} s, "
           f"mapping stage {r['mapping']:.3f} s")
     print("\n| l^0 resolution (stem_downsample) | 1080x720 one pass (s) | added by inference (MB) |")
     print("|---|---|---|")
     for stem in (0, 1, 2):
-        r = _run(["--worker", "stem", "--stem", str(stem), "--repeats", str(args.repeats)], args.threads)
+        r = _run(["--worker", "stem", "--stem", str(stem), "--repeats", str(args.repeats)], args.threads, args.malloc)
         print(f"| 1/{2 ** stem} ({stem}) | {r['seconds']:.2f} | {r['added_mb']:.0f} |")
 
 

@@ -11,6 +11,7 @@ from typing import Dict, Tuple, Union
 import click
 
 from facebench import __version__
+from facebench.cpu_allocator import raise_malloc_thresholds
 
 LazyEntry = Union[str, Tuple[str, str]]  # "module:attr", or ("module:attr", one-line summary)
 
@@ -81,3 +82,4 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="facebench")
 def main():
     """Does an image enhancer help a face detector in dark, JPEG-compressed images?"""
+    raise_malloc_thresholds()

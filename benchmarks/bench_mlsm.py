@@ -138,7 +138,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     cases = [(h, w, 1152) for h, w in SIZES] + [(720, 1080, 512)]
     for h, w, tile in cases:
-        r = _run(["--worker", "infer", "--size", f"{h}x{w}", "--tile", str(tile), *common], args.threads, args.malloc)
+        r = _run(["--worker", "infer", "--size", f"{h}x{w}", "--tile", str(tile), *common], args.threads,
+                 args.malloc)
         mode = f"{tile} px tiles" if max(h, w) > tile else "one pass"
         print(f"| {w} x {h} | {h * w / 1e6:.2f} M | {mode} | {r['seconds']:.2f} | {r['peak_mb']:.0f} | {r['added_mb']:.0f} |")
     r = _run(["--worker", "train"], args.threads, args.malloc)
@@ -147,7 +148,8 @@ def main() -> None:
     print("\n| l^0 resolution (stem_downsample) | 1080x720 one pass (s) | added by inference (MB) |")
     print("|---|---|---|")
     for stem in (0, 1, 2):
-        r = _run(["--worker", "stem", "--stem", str(stem), "--repeats", str(args.repeats)], args.threads, args.malloc)
+        r = _run(["--worker", "stem", "--stem", str(stem), "--repeats", str(args.repeats)], args.threads,
+                 args.malloc)
         print(f"| 1/{2 ** stem} ({stem}) | {r['seconds']:.2f} | {r['added_mb']:.0f} |")
 
 

@@ -3,8 +3,8 @@
 glibc serves an allocation above its mmap threshold (dynamic, at most 32 MB) with fresh pages from mmap()
 and unmaps them when it is freed, so on the CPU every large activation (a 32-channel float map of a
 1080x720 frame is 100 MB) is page-faulted and zeroed by the kernel again at every layer. Measured on this
-project's 2-core machine, MLSM on one 1080x720 frame: 4.2 s with glibc's defaults, 12.8 of the process's
-21.8 s spent in the kernel; 2.4 s and 1.2 s with both thresholds raised to 1 GiB (benchmarks/README.md).
+project's 2-core machine, MLSM on one 1080x720 frame: 4.54 s with glibc's defaults, most of the difference
+in kernel time, and 2.19 s with both thresholds raised to 1 GiB (benchmarks/README.md).
 The cost: freed memory stays with the process, so its RSS no longer shrinks after a peak.
 
 This is what PyTorch's CPU performance guide gets from jemalloc or tcmalloc via LD_PRELOAD, without a

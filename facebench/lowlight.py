@@ -6,6 +6,11 @@ Steps, per image (all in float64, then quantised to 8 bit):
 3. sensor noise: Poisson(electrons) + Normal(0, read_noise)  [electrons]  (Poisson-Gaussian model,
    Foi et al. 2008), independent per pixel and channel
 4. back to display: srgb = clip(electrons / full_well, 0, 1) ** (1 / gamma), rounded to uint8.
+With `cfa=True` the sensor sits behind an RGGB colour filter array, as a real one does: step 2-3 record one
+channel per photosite and the linear mosaic is demosaiced bilinearly (OpenCV) before step 4, so the noise
+is shared by neighbouring pixels and channels. Its luma noise is correlated over about 2 px as in real
+DARK FACE frames (residual correlation at lag 1: 0.13 real, 0.16 demosaiced, -0.02 per-pixel noise;
+`experiments/noise_texture.py`).
 
 Defaults (exposure 0.03..0.15, full well 1000 e-, read noise 2 e-) give mean intensities of about
 0.05..0.2. Real DARK FACE frames are darker (mean 0.021..0.054) and cleaner for their brightness: a
@@ -34,12 +39,15 @@ class LowLightModel:
         full_well: electrons recorded for linear value 1.0 at full exposure.
         read_noise: standard deviation of the Gaussian read noise, electrons.
         gamma: display gamma of the input and output images.
+        cfa: record through an RGGB colour filter array and demosaic (False: independent noise per pixel
+            and channel, the model of the shipped MLSM weights and the embedded face set).
     """
 
     exposure: float = 0.08
     full_well: float = 1000.0
     read_noise: float = 2.0
     gamma: float = 2.2
+    cfa: bool = False
 
 
 def sample_model(rng: np.random.Generator, exposure_range: Tuple[float, float] = (0.03, 0.15)) -> LowLightModel:
@@ -64,22 +72,42 @@ def sample_brightness(rng: np.random.Generator, brightness_range: Tuple[float, f
 def darken(rgb: np.ndarray, model: LowLightModel, rng: np.random.Generator) -> np.ndarray:
     """Apply `model` to uint8 RGB [H, W, 3]; returns uint8 RGB [H, W, 3]."""
     linear = (rgb.astype(np.float64) / 255.0) ** model.gamma
+    if model.cfa:
+        linear = bayer_mosaic(linear)
     electrons = rng.poisson(linear * model.exposure * model.full_well).astype(np.float64)
     electrons += rng.normal(0.0, model.read_noise, size=electrons.shape)
-    dark = np.clip(electrons / model.full_well, 0.0, 1.0) ** (1.0 / model.gamma)
-    return np.round(dark * 255.0).astype(np.uint8)
+    recorded = np.clip(electrons / model.full_well, 0.0, 1.0)
+    if model.cfa:
+        recorded = demosaic(recorded)
+    return np.round(recorded ** (1.0 / model.gamma) * 255.0).astype(np.uint8)
 
 
-def night_camera(bright: np.ndarray, target_mean: float) -> LowLightModel:
-    """The DARK FACE-like model (`DARKFACE_SENSOR`) whose noise-free output of `bright` (uint8 RGB) has
-    mean brightness `target_mean` (fraction of full scale).
+def bayer_mosaic(rgb: np.ndarray) -> np.ndarray:
+    """float RGB [H, W, 3] -> the RGGB mosaic [H, W]: red at even rows and columns, blue at odd ones,
+    green elsewhere."""
+    raw = rgb[:, :, 1].copy()
+    raw[0::2, 0::2] = rgb[0::2, 0::2, 0]
+    raw[1::2, 1::2] = rgb[1::2, 1::2, 2]
+    return raw
+
+
+def demosaic(raw: np.ndarray) -> np.ndarray:
+    """RGGB mosaic [H, W] in [0, 1] -> float RGB [H, W, 3] in [0, 1], bilinear (OpenCV, 16 bit)."""
+    code = getattr(cv2, "COLOR_BayerRGGB2RGB", cv2.COLOR_BayerBG2RGB)  # OpenCV < 4.5 names RGGB 'BG'
+    mosaic16 = np.round(raw * 65535.0).astype(np.uint16)
+    return cv2.cvtColor(mosaic16, code).astype(np.float64) / 65535.0
+
+
+def night_camera(bright: np.ndarray, target_mean: float, cfa: bool = False) -> LowLightModel:
+    """The DARK FACE-like model (`DARKFACE_SENSOR`, colour filter array if `cfa`) whose noise-free output of
+    `bright` (uint8 RGB) has mean brightness `target_mean` (fraction of full scale).
 
     Without noise and clipping the model maps sRGB s to (s**gamma * exposure)**(1/gamma) = s * exposure**(1/gamma),
     so the exposure for a target mean m is (m / mean(s)) ** gamma.
     """
     gamma = LowLightModel().gamma
     exposure = min(1.0, (target_mean / max(float(bright.mean()) / 255.0, 1e-3)) ** gamma)
-    return LowLightModel(exposure=exposure, gamma=gamma, **DARKFACE_SENSOR)
+    return LowLightModel(exposure=exposure, gamma=gamma, cfa=cfa, **DARKFACE_SENSOR)
 
 
 def smooth_chroma(rgb: np.ndarray, sigma: float = DARKFACE_CHROMA_SIGMA) -> np.ndarray:
@@ -92,10 +120,12 @@ def smooth_chroma(rgb: np.ndarray, sigma: float = DARKFACE_CHROMA_SIGMA) -> np.n
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
-def darken_like_darkface(bright: np.ndarray, target_mean: float, rng: np.random.Generator) -> np.ndarray:
+def darken_like_darkface(bright: np.ndarray, target_mean: float, rng: np.random.Generator,
+                         cfa: bool = False) -> np.ndarray:
     """uint8 RGB [H, W, 3] -> the same scene as a DARK FACE-like night frame of mean brightness about
-    `target_mean`: `night_camera` sensor noise, then the colour noise reduction."""
-    return smooth_chroma(darken(bright, night_camera(bright, target_mean), rng))
+    `target_mean`: `night_camera` sensor noise (through a colour filter array if `cfa`), then the colour
+    noise reduction."""
+    return smooth_chroma(darken(bright, night_camera(bright, target_mean, cfa), rng))
 
 
 def keep_noise(bright: np.ndarray, dark: np.ndarray, target_mean: float, share: float) -> np.ndarray:

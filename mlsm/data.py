@@ -18,6 +18,9 @@ Sources (any may be empty):
     target noise: with `target_noise` > 0 the target of a synthetic or face pair keeps that share of its dark
         input's sensor noise, brightened back (`facebench.lowlight.keep_noise`): a model trained on it
         brightens and removes JPEG blocks but denoises only in part. Real pairs keep their targets.
+    colour filter array: with `cfa_noise` the night camera records through an RGGB mosaic and demosaics
+        (`facebench.lowlight`), so the synthetic noise is correlated over about 2 px like a real frame's,
+        instead of independent per pixel.
 Every dark input is JPEG-compressed (OpenCV) at a QF drawn from `qfs` after cropping, as in the paper
 (compression after darkening). Pairs, pooled and sorted by folder then name, are split from the end:
 the last `test_count` are never loaded (reserved for reporting), the `val_count` before them are held
@@ -70,6 +73,8 @@ class DataConfig:
         face_fraction: share of paired items that are labelled face mosaics (needs `face_boxes`; 0 = none).
         target_noise: share of a synthetic dark input's noise kept in its target (0 = clean targets, as in
             the paper and earlier runs; beyond the paper).
+        cfa_noise: the night camera records through a colour filter array (False = per-pixel noise, as
+            earlier runs).
     """
 
     paired: Tuple[str, ...] = ()
@@ -89,6 +94,7 @@ class DataConfig:
     face_boxes: Tuple[str, ...] = ()
     face_fraction: float = 0.0
     target_noise: float = 0.0
+    cfa_noise: bool = False
 
     def __post_init__(self) -> None:
         if self.val_count < 0 or self.test_count < 0:
@@ -180,7 +186,8 @@ class TrainingData:
                 "synthetic_fraction": c.synthetic_fraction, "brightness_range": list(c.brightness_range),
                 "street_lights": c.street_lights, "mosaic": c.mosaic, "face_boxes": list(c.face_boxes),
                 "face_fraction": c.face_fraction, "face_photos": len(self.faces),
-                "faces": int(sum(len(boxes) for _, boxes in self.faces)), "target_noise": c.target_noise}
+                "faces": int(sum(len(boxes) for _, boxes in self.faces)), "target_noise": c.target_noise,
+                "cfa_noise": c.cfa_noise}
 
     def _crop(self, rng: np.random.Generator, *images: np.ndarray) -> List[np.ndarray]:
         """The same random rescale (`scale_range`), crop (offsets multiples of 8) and flip of all images."""
@@ -217,7 +224,7 @@ class TrainingData:
                     ) -> Tuple[np.ndarray, np.ndarray]:
         """(compressed night frame of `normal` at mean `target`, its target: `normal` with `target_noise` of
         the frame's noise)."""
-        dark = darken_like_darkface(normal, target, rng)
+        dark = darken_like_darkface(normal, target, rng, cfa=self.config.cfa_noise)
         if self.config.target_noise:
             normal = keep_noise(normal, dark, target, self.config.target_noise)
         return self._compress(rng, dark), normal
@@ -230,7 +237,8 @@ class TrainingData:
         h, w = normal.shape[:2]
         illumination = glow_map(rng, 2 * w, 2 * h)[h // 2:h // 2 + h, w // 2:w // 2 + w]
         lamps = draw_lamps(rng, 2 * w, 2 * h, left=w // 2, top=h // 2)
-        dark = add_lamps(darken_like_darkface(light_scene(normal, illumination), target, rng), lamps)
+        lit = light_scene(normal, illumination)
+        dark = add_lamps(darken_like_darkface(lit, target, rng, cfa=self.config.cfa_noise), lamps)
         return self._compress(rng, dark), add_lamps(normal, lamps)
 
     def _face_pair(self, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:

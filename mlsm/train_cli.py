@@ -73,6 +73,9 @@ def _qfs(text: str):
 @click.option("--target-noise", default=_DATA.target_noise, show_default=True,
               help="Share of a synthetic dark input's sensor noise kept in its target (0 = clean targets, as in "
                    "the paper; beyond the paper).")
+@click.option("--cfa-noise", is_flag=True,
+              help="Synthetic night frames recorded through an RGGB colour filter array and demosaiced, so their "
+                   "noise is correlated over ~2 px like a real frame's (default: per-pixel noise).")
 @click.option("--levels", type=click.IntRange(1, 4), default=_D.levels, show_default=True)
 @click.option("--width", default=_D.width, show_default=True)
 @click.option("--latent-channels", default=_D.latent_channels, show_default=True)
@@ -131,7 +134,8 @@ def _qfs(text: str):
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")
 @click.option("--no-progress", is_flag=True)
 def train_mlsm(out_dir, stage, paired, dark, normal, synthetic, val_count, test_count, qfs, crop, max_side,
-               scale_range, synthetic_fraction, brightness_range, street_lights, mosaic, face_boxes, face_fraction, target_noise, levels, width, latent_channels,
+               scale_range, synthetic_fraction, brightness_range, street_lights, mosaic, face_boxes, face_fraction, target_noise, cfa_noise,
+               levels, width, latent_channels,
                stem_downsample, encoder_convs, decoder_convs, mapping_width, mapping_resblocks, map_levels, norm,
                refine_width, refine_context, no_mapping, dark_curve_eps, perceptual, vgg_weights, w_l1, w_perceptual,
                w_gan, w_kl, w_latent, w_detection, w_face_boxes, w_gradient, w_mean_path, w_image_l1, steps, vae_steps, refine_steps,
@@ -156,7 +160,7 @@ def train_mlsm(out_dir, stage, paired, dark, normal, synthetic, val_count, test_
                               scale_range=tuple(scale_range), synthetic_fraction=synthetic_fraction,
                               brightness_range=tuple(brightness_range), street_lights=street_lights,
                               mosaic=mosaic, face_boxes=tuple(face_boxes), face_fraction=face_fraction,
-                              target_noise=target_noise)
+                              target_noise=target_noise, cfa_noise=cfa_noise)
         opts = TrainOptions(out_dir=out_dir, stage=stage, steps=steps, vae_steps=vae_steps,
                             refine_steps=refine_steps, batch_size=batch_size, lr=lr, decay_start=decay_start,
                             checkpoint_every=checkpoint_every, val_every=val_every, log_every=10, val_qf=val_qf,

@@ -6,10 +6,10 @@ Steps, per image (all in float64, then quantised to 8 bit):
 3. sensor noise: Poisson(electrons) + Normal(0, read_noise)  [electrons]  (Poisson-Gaussian model,
    Foi et al. 2008), independent per pixel and channel
 4. back to display: srgb = clip(electrons / full_well, 0, 1) ** (1 / gamma), rounded to uint8.
-With `cfa=True` the sensor sits behind an RGGB colour filter array, as a real one does: step 2-3 record one
+With `cfa=True` the sensor sits behind an RGGB colour filter array, as a real one does: steps 2-3 record one
 channel per photosite and the linear mosaic is demosaiced bilinearly (OpenCV) before step 4, so the noise
 is shared by neighbouring pixels and channels. Its luma noise is correlated over about 2 px as in real
-DARK FACE frames (residual correlation at lag 1: 0.13 real, 0.16 demosaiced, -0.02 per-pixel noise;
+DARK FACE frames (residual correlation at lag 1: 0.13 real, 0.17 demosaiced, -0.02 per-pixel noise;
 `experiments/noise_texture.py`).
 
 Defaults (exposure 0.03..0.15, full well 1000 e-, read noise 2 e-) give mean intensities of about

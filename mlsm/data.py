@@ -74,7 +74,7 @@ class DataConfig:
         target_noise: share of a synthetic dark input's noise kept in its target (0 = clean targets, as in
             the paper and earlier runs; beyond the paper).
         cfa_noise: the night camera records through a colour filter array (False = per-pixel noise, as
-            earlier runs).
+            earlier runs). With `target_noise`, the kept noise then also holds the demosaicing's error at edges.
     """
 
     paired: Tuple[str, ...] = ()

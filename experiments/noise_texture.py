@@ -45,8 +45,9 @@ def noise_texture(rgb: np.ndarray, sigma: float) -> List[float]:
 
 
 @click.command()
-@click.option("--real", type=click.Path(exists=True, file_okay=False), default=str(SHARED / "dark_real" / "darkface_unlabelled"),
-              show_default=True, help="Folder of real night frames.")
+@click.option("--real", type=click.Path(exists=True, file_okay=False),
+              default=str(SHARED / "dark_real" / "darkface_unlabelled"), show_default=True,
+              help="Folder of real night frames.")
 @click.option("--photos", type=click.Path(exists=True, file_okay=False), multiple=True,
               default=[str(SHARED / "normal_light")], show_default=True, help="Normal-light photos to darken.")
 @click.option("--every", default=10, show_default=True, help="Use every Nth photo.")

@@ -134,11 +134,12 @@ def _qfs(text: str):
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")
 @click.option("--no-progress", is_flag=True)
 def train_mlsm(out_dir, stage, paired, dark, normal, synthetic, val_count, test_count, qfs, crop, max_side,
-               scale_range, synthetic_fraction, brightness_range, street_lights, mosaic, face_boxes, face_fraction, target_noise, cfa_noise,
-               levels, width, latent_channels,
+               scale_range, synthetic_fraction, brightness_range, street_lights, mosaic, face_boxes, face_fraction,
+               target_noise, cfa_noise, levels, width, latent_channels,
                stem_downsample, encoder_convs, decoder_convs, mapping_width, mapping_resblocks, map_levels, norm,
                refine_width, refine_context, no_mapping, dark_curve_eps, perceptual, vgg_weights, w_l1, w_perceptual,
-               w_gan, w_kl, w_latent, w_detection, w_face_boxes, w_gradient, w_mean_path, w_image_l1, steps, vae_steps, refine_steps,
+               w_gan, w_kl, w_latent, w_detection, w_face_boxes, w_gradient, w_mean_path, w_image_l1, steps, vae_steps,
+               refine_steps,
                batch_size, lr, decay_start, checkpoint_every, val_every, val_qf, seed, device, threads, resume,
                no_progress):
     """Train MLSM (VAEs, then latent mapping, then the optional refinement head) on paired, unpaired and

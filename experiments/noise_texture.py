@@ -54,6 +54,8 @@ def noise_texture(rgb: np.ndarray, sigma: float) -> List[float]:
 @click.option("--sigma", default=1.0, show_default=True, help="Width of the high-pass, px.")
 @click.option("--seed", default=0, show_default=True)
 def main(real: str, photos: List[str], every: int, sigma: float, seed: int) -> None:
+    """Print the luma noise texture of real night frames against the night camera's, per-pixel and through a
+    colour filter array."""
     frames = [read_image(p) for p in images_under(Path(real))]
     means = [float(f.mean()) / 255 for f in frames]
     sources = {f"real frames ({len(frames)})": [noise_texture(f, sigma) for f in frames]}

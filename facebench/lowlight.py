@@ -28,6 +28,7 @@ import numpy as np
 
 DARKFACE_SENSOR = {"full_well": 12000.0, "read_noise": 0.5}  # electrons: DARK FACE-like noise at its brightness
 DARKFACE_CHROMA_SIGMA = 0.75  # px: chroma blur bringing chroma noise to DARK FACE's third of the luma noise
+_RGGB_TO_RGB = getattr(cv2, "COLOR_BayerRGGB2RGB", cv2.COLOR_BayerBG2RGB)  # OpenCV < 4.5 names RGGB 'BG'
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,8 @@ def bayer_mosaic(rgb: np.ndarray) -> np.ndarray:
 
 def demosaic(raw: np.ndarray) -> np.ndarray:
     """RGGB mosaic [H, W] in [0, 1] -> float RGB [H, W, 3] in [0, 1], bilinear (OpenCV, 16 bit)."""
-    code = getattr(cv2, "COLOR_BayerRGGB2RGB", cv2.COLOR_BayerBG2RGB)  # OpenCV < 4.5 names RGGB 'BG'
     mosaic16 = np.round(raw * 65535.0).astype(np.uint16)
-    return cv2.cvtColor(mosaic16, code).astype(np.float64) / 65535.0
+    return cv2.cvtColor(mosaic16, _RGGB_TO_RGB).astype(np.float64) / 65535.0
 
 
 def night_camera(bright: np.ndarray, target_mean: float, cfa: bool = False) -> LowLightModel:

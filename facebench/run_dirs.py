@@ -16,6 +16,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from facebench.datasets import DatasetError, FaceDataset, load_dataset
 from facebench.datasets.dataset import natural_key
 from facebench.detections_io import read_detections
 from facebench.sweep import _slug as enhancer_slug
@@ -69,6 +70,22 @@ class RunDir:
         """The evaluated images' ids in natural order (from the first run's detection files)."""
         first = self.results["runs"][0]
         return sorted(self.detections(first["qf"], first["enhancer_spec"]), key=natural_key)
+
+    def dataset(self) -> FaceDataset:
+        """The run's dataset restricted to the evaluated images, checked against the recorded content hash.
+
+        Raises:
+            RunDirError: the dataset cannot be read, or it changed since the run.
+        """
+        record = self.results["dataset"]
+        try:
+            dataset = load_dataset(record["path"], ids=self.image_ids())
+        except DatasetError as exc:
+            raise RunDirError(f"dataset of the run not readable: {exc}") from None
+        if dataset.content_hash() != record["content_sha256"]:
+            raise RunDirError(f"{record['path']}: the dataset changed since the run (content sha256 differs "
+                              "from results.json)")
+        return dataset
 
     def enhanced_path(self, qf: str, spec: str, image_id: str) -> Optional[Path]:
         """The PNG `--save-enhanced` wrote for this image, or None."""

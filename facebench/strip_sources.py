@@ -14,13 +14,13 @@ from typing import Dict, Optional, Union
 import numpy as np
 import torch
 
-from facebench.datasets import DatasetError, FaceDataset, load_dataset, read_image
+from facebench.datasets import FaceDataset, read_image
 from facebench.degrade import jpeg_roundtrip, parse_qf
 from facebench.pipeline import quantize, to_tensor
 from facebench.plugin_api import Enhancer
 from facebench.plugins import build_enhancer, split_chain
 from facebench.registry import PluginError
-from facebench.run_dirs import RunDir
+from facebench.run_dirs import RunDir, RunDirError
 from facebench.weights import MissingWeightsError
 
 
@@ -75,15 +75,10 @@ class StripSource:
     def dataset(self) -> FaceDataset:
         """The run's dataset restricted to the evaluated images, checked against the recorded hash."""
         if self._dataset is None:
-            record = self.run.results["dataset"]
             try:
-                dataset = load_dataset(record["path"], ids=self.run.image_ids())
-            except DatasetError as exc:
-                raise StripSourceError(f"dataset of the run not readable: {exc}") from None
-            if dataset.content_hash() != record["content_sha256"]:
-                raise StripSourceError(f"{record['path']}: the dataset changed since the run (content sha256 differs "
-                                       "from results.json); images cannot be shown")
-            self._dataset = dataset
+                self._dataset = self.run.dataset()
+            except RunDirError as exc:
+                raise StripSourceError(f"{exc}; images cannot be shown") from None
         return self._dataset
 
     def ground_truth(self) -> Dict[str, np.ndarray]:

@@ -82,9 +82,15 @@ def test_script_reports_the_power_of_a_run(tmp_path):
     for row, n in zip(rows, (3, 6)):
         p = comparison_power(*sets, n=n, sets=20, resamples=50, seed=4)
         assert row[1].strip() == f"{p.diff_mean:+.3f}" and row[3].strip() == f"{p.above:.0%}"
+    label = data / "label" / "1.txt"
+    first, box, *others = label.read_text().split("\n")
+    x1, *rest = box.split()
+    label.write_text("\n".join([first, " ".join([str(int(x1) + 1), *rest]), *others]))  # a box moves 1 px
+    result = runner.invoke(detection_power.main, [str(run), "--b", "gamma", "--sets", "2", "--resamples", "5"])
+    assert result.exit_code != 0 and "the dataset changed since the run" in result.output
 
 
-def test_script_names_a_missing_enhancer(tmp_path):
+def test_script_refuses_a_run_without_runs(tmp_path):
     (tmp_path / "results.json").write_text("{}")
     result = CliRunner().invoke(detection_power.main, [str(tmp_path), "--b", "mlsm"])
-    assert result.exit_code != 0 and "results.json" in result.output
+    assert result.exit_code != 0 and "no runs recorded" in result.output

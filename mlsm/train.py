@@ -32,6 +32,7 @@ from facebench.mlsm.losses import build_perceptual, find_vgg_weights, lsgan_disc
 from facebench.mlsm.model import MLSM
 from facebench.mlsm.stages import STAGES, Stage, build_stage, compute_losses
 from facebench.mlsm.validation import validate
+from facebench.provenance import environment
 from facebench.training import (CSVLogger, DistributedContext, average_gradients, check_finite, linear_decay,
                                 load_training_state, rank_device, save_training_state, seed_everything,
                                 torchrun_process)
@@ -215,7 +216,7 @@ class MLSMTrainer:
         previous = self.metadata["stages"].get(name, {})
         self.metadata["stages"][name] = {"steps": stage.steps, "val": val, "val_qf": self.opts.val_qf,
                                          "seconds": previous.get("seconds", 0.0) + seconds,
-                                         "command": self.opts.command}
+                                         "command": self.opts.command, "environment": environment(self.device)}
         if self.dist.is_main:
             save_export(self.out / EXPORT_NAME, self.model, self.metadata)
         if self.dist.enabled:

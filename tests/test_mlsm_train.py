@@ -110,6 +110,10 @@ def test_export_round_trip_into_the_plugin(tmp_path):
     meta = export["metadata"]
     assert meta["config"] == TINY.as_dict() and meta["perceptual"]["kind"] == "ssim"
     assert set(meta["stages"]) == {"vae-dark", "vae-normal", "mapping"}
+    # same seed, other torch or thread count: other rounding, another model (card, phase 15)
+    environment = meta["stages"]["mapping"]["environment"]
+    assert torch.__version__.startswith(environment["packages"]["torch"])
+    assert environment["torch_threads"] == torch.get_num_threads()
     enhancer = MLSMEnhancer(weights=str(tmp_path / "mlsm.pt"))
     image = torch.rand(1, 3, 40, 56)
     trainer.model.eval()

@@ -137,6 +137,17 @@ def test_box_mean_equals_a_clipped_average_pool():
         torch.testing.assert_close(box_mean(x, window), reference)
 
 
+def test_refine_box_blur_equals_scipy_uniform_filter_with_replicated_borders():
+    from scipy.ndimage import uniform_filter
+
+    from facebench.mlsm.refine import box_blur
+
+    x = torch.rand(2, 1, 23, 31, dtype=torch.float64)
+    for radius in (1, 3, 8):
+        reference = uniform_filter(x.numpy(), size=(1, 1, 2 * radius + 1, 2 * radius + 1), mode="nearest")
+        torch.testing.assert_close(box_blur(x, radius), torch.from_numpy(reference))
+
+
 def test_windowed_channel_attention_is_global_on_maps_inside_the_window():
     from facebench.mlsm.blocks import ChannelAttention
 

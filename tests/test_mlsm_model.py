@@ -127,6 +127,22 @@ def test_shipped_weights_load_and_keep_size():
     assert enhancer(torch.rand(1, 3, 37, 53) * 0.2).shape == (1, 3, 37, 53)
 
 
+def test_plugin_runs_channels_last_with_the_numbers_of_the_plain_layout():
+    from facebench.enhancers.mlsm import MLSMEnhancer
+
+    enhancer = MLSMEnhancer(tile=128, overlap=32)
+    conv = next(p for p in enhancer.net.parameters() if p.dim() == 4 and p.shape[-1] > 1)
+    assert not conv.is_contiguous() and conv.is_contiguous(memory_format=torch.channels_last)
+    plain = MLSM(enhancer.config).eval()
+    plain.load_state_dict(enhancer.net.state_dict())
+    images = torch.rand(2, 3, 150, 97, generator=torch.Generator().manual_seed(0)) * 0.2
+    out = enhancer(images)
+    with torch.no_grad():
+        reference = enhance_tiled(plain, images, 128, 32)
+    assert out.is_contiguous()
+    torch.testing.assert_close(out, reference, atol=1e-5, rtol=0)
+
+
 def test_box_mean_equals_a_clipped_average_pool():
     from facebench.mlsm.blocks import box_mean
 
